@@ -1,0 +1,153 @@
+"""Describe a function's result as plain JSON, and compare two descriptions with a tolerance.
+
+The public self-checks and the hidden grader checks share this module, so a learner's
+result is judged the same way in both places. A *payload* is a JSON-ready dict:
+
+- ``{"type": "array", "library": "numpy" | "torch", "shape": [...], "dtype": "float32", "values": [...]}``
+- ``{"type": "number", "value": 1.5}`` for Python and NumPy scalars
+- ``{"type": "sequence", "items": [payload, ...]}`` for tuples and lists
+- ``{"type": "error", "error": "ValueError: ..."}`` when the function raised
+- ``{"type": "none"}``, ``{"type": "bool", "value": true}``, ``{"type": "str", "value": "..."}``
+- ``{"type": "other", "name": "<type name>"}`` for anything else
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+# (rtol, atol) by dtype: loose enough for another order of float operations,
+# tight enough that a result 1% off always fails.
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "float64": (1e-6, 1e-9),
+    "float32": (1e-4, 1e-6),
+    "float16": (5e-3, 1e-4),
+    "bfloat16": (5e-3, 1e-3),
+}
+DEFAULT_TOLERANCE = (1e-6, 1e-9)
+
+
+def to_payload(value: Any) -> dict:
+    """Describe ``value`` as a JSON-ready payload (see the module docstring)."""
+    if value is None:
+        return {"type": "none"}
+    if isinstance(value, (bool, np.bool_)):
+        return {"type": "bool", "value": bool(value)}
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return {"type": "number", "value": float(value)}
+    if isinstance(value, str):
+        return {"type": "str", "value": value}
+    if isinstance(value, np.ndarray):
+        return _array_payload("numpy", value.shape, str(value.dtype), value.astype(np.float64))
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        as_float64 = value.detach().cpu().double().numpy()
+        dtype = str(value.dtype).removeprefix("torch.")
+        return _array_payload("torch", tuple(value.shape), dtype, as_float64)
+    if isinstance(value, (tuple, list)):
+        return {"type": "sequence", "items": [to_payload(item) for item in value]}
+    return {"type": "other", "name": type(value).__name__}
+
+
+def _array_payload(library: str, shape: tuple, dtype: str, values: np.ndarray) -> dict:
+    return {
+        "type": "array",
+        "library": library,
+        "shape": [int(n) for n in shape],
+        "dtype": dtype,
+        "values": values.ravel().tolist(),
+    }
+
+
+def call_quietly(function: Callable, *args: Any, **kwargs: Any) -> dict:
+    """Call ``function`` with its own prints silenced; return the payload of its result or error."""
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            result = function(*args, **kwargs)
+    except Exception as error:  # a learner's error is a result to report, not a crash
+        return {"type": "error", "error": f"{type(error).__name__}: {error}"}
+    return to_payload(result)
+
+
+CHECK_MIME = "application/vnd.attn-course.check+json"
+
+
+def report(function: Callable, *args: Any, **kwargs: Any) -> None:
+    """Call ``function`` and display the payload of its result as a grader check output."""
+    from IPython.display import display
+
+    display({CHECK_MIME: call_quietly(function, *args, **kwargs)}, raw=True)
+
+
+def compare_payloads(expected: dict, got: dict, where: str = "") -> str | None:
+    """Return ``None`` when ``got`` matches ``expected``, else a one-line reason a learner can act on."""
+    if got.get("type") == "error":
+        return f"{_at(where)}your code raised {got['error']}"
+    if expected["type"] != got["type"]:
+        return f"{_at(where)}expected {_kind(expected)}, got {_kind(got)}"
+    kind = expected["type"]
+    if kind == "array":
+        return _compare_arrays(expected, got, where)
+    if kind == "number":
+        return _compare_numbers(expected["value"], got["value"], where)
+    if kind == "sequence":
+        if len(expected["items"]) != len(got["items"]):
+            return f"{_at(where)}expected {len(expected['items'])} items, got {len(got['items'])}"
+        for index, (want, have) in enumerate(zip(expected["items"], got["items"])):
+            reason = compare_payloads(want, have, f"{where or 'result'}[{index}]")
+            if reason:
+                return reason
+        return None
+    if expected != got:
+        return f"{_at(where)}expected {_kind(expected)} {expected.get('value', '')}, got {got.get('value', '')}"
+    return None
+
+
+def _at(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def _kind(payload: dict) -> str:
+    kind = payload["type"]
+    if kind == "array":
+        return "a NumPy array" if payload["library"] == "numpy" else "a torch tensor"
+    if kind == "other":
+        return f"an object of type {payload['name']}"
+    return {"number": "a number", "sequence": "a tuple or list", "none": "None",
+            "bool": "a bool", "str": "a string", "error": "an error"}[kind]
+
+
+def _compare_arrays(expected: dict, got: dict, where: str) -> str | None:
+    if expected["library"] != got["library"]:
+        return f"{_at(where)}expected {_kind(expected)}, got {_kind(got)}"
+    if expected["shape"] != got["shape"]:
+        return f"{_at(where)}expected shape {tuple(expected['shape'])}, got {tuple(got['shape'])}"
+    if expected["dtype"] != got["dtype"]:
+        return f"{_at(where)}expected dtype {expected['dtype']}, got {got['dtype']}"
+    want = np.asarray(expected["values"], dtype=np.float64)
+    have = np.asarray(got["values"], dtype=np.float64)
+    rtol, atol = TOLERANCES.get(expected["dtype"], DEFAULT_TOLERANCE)
+    if np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True):
+        return None
+    bad_nan = np.isnan(have) & ~np.isnan(want)
+    if bad_nan.any():
+        return f"{_at(where)}got NaN in {int(bad_nan.sum())} of {have.size} entries where numbers were expected"
+    bad_inf = np.isinf(have) & ~np.isinf(want)
+    if bad_inf.any():
+        return f"{_at(where)}got infinity in {int(bad_inf.sum())} of {have.size} entries where finite numbers were expected"
+    finite = np.isfinite(have) & np.isfinite(want)
+    error = float(np.max(np.abs(have[finite] - want[finite]), initial=0.0))
+    return f"{_at(where)}values differ, largest absolute error {error:.3g} (shape and dtype are right)"
+
+
+def _compare_numbers(want: float, have: float, where: str) -> str | None:
+    rtol, atol = TOLERANCES["float32"]  # a Python number may come from float32 arithmetic
+    if math.isnan(want) and math.isnan(have):
+        return None
+    if math.isclose(have, want, rel_tol=rtol, abs_tol=atol):
+        return None
+    return f"{_at(where)}expected {want:.6g}, got {have:.6g}"

@@ -1,0 +1,1 @@
+"""Autograder for the attention course: release learner notebooks, grade submissions with nbval."""

@@ -1,0 +1,138 @@
+"""Hidden checks, golden outputs, and the grading notebook built from them.
+
+Hidden checks live in ``autograder/checks/<chapter>.py``, a percent-format file:
+``# %% setup`` starts code the checks need (imports), and ``# %% <exercise id> | <label>``
+starts one check cell; the label names the kind of input, and is what a learner sees in
+feedback. A check cell calls ``_check(function, *args)``, which displays the payload of
+the result. Golden outputs, the payloads the reference solution produced, live in
+``autograder/golden/<chapter>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from attn.payload import CHECK_MIME
+from autograder.notebooks import BOOK, CHECKS, GOLDEN, Exercise, exercises_in, read_notebook, setup_sources
+
+CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
+SETUP_HEADER = "# %% setup"
+PRELUDE = "from attn.payload import report as _check"
+
+
+@dataclass(frozen=True)
+class Check:
+    exercise: str
+    label: str
+    source: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.exercise} | {self.label}"
+
+
+@dataclass
+class Chapter:
+    """Everything the grader needs about one chapter; none of it comes from a submission."""
+
+    name: str
+    exercises: list[Exercise]
+    setup: list[str]
+    check_setup: str
+    checks: list[Check]
+
+    def checks_for(self, exercise_id: str) -> list[Check]:
+        return [check for check in self.checks if check.exercise == exercise_id]
+
+
+def chapter_names() -> list[str]:
+    """Chapters that have a learner notebook and hidden checks."""
+    return sorted(path.stem for path in CHECKS.glob("*.py") if (BOOK / f"{path.stem}.ipynb").exists())
+
+
+def load_chapter(name: str) -> Chapter:
+    """Read a chapter's exercises and setup cells from ``book/`` and its hidden checks."""
+    notebook = read_notebook(BOOK / f"{name}.ipynb")
+    check_setup, checks = parse_checks((CHECKS / f"{name}.py").read_text(encoding="utf-8"))
+    chapter = Chapter(name, exercises_in(notebook), setup_sources(notebook), check_setup, checks)
+    ids = {exercise.id for exercise in chapter.exercises}
+    for check in checks:
+        if check.exercise not in ids:
+            raise ValueError(f"{name}: a hidden check names unknown exercise {check.exercise}")
+    for exercise_id in ids:
+        labels = [check.label for check in chapter.checks_for(exercise_id)]
+        if not labels:
+            raise ValueError(f"{name}: exercise {exercise_id} has no hidden checks")
+        if len(labels) != len(set(labels)):
+            raise ValueError(f"{name}: exercise {exercise_id} has two checks with the same label")
+    return chapter
+
+
+def parse_checks(text: str) -> tuple[str, list[Check]]:
+    """Split a checks file into its setup code and its check cells."""
+    blocks: list[tuple[str, list[str]]] = []  # (header line, body lines)
+    for line in text.splitlines():
+        if CHECK_HEADER.match(line) or line.strip() == SETUP_HEADER:
+            blocks.append((line.strip(), []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    setup = [body for header, body in blocks if header == SETUP_HEADER]
+    checks = []
+    for header, body in blocks:
+        match = CHECK_HEADER.match(header)
+        if match:
+            checks.append(Check(match["exercise"], match["label"], "\n".join(body).strip()))
+    return "\n\n".join("\n".join(body).strip() for body in setup), checks
+
+
+def grading_notebook(
+    chapter: Chapter,
+    sources: dict[str, str],
+    golden: dict[str, list[dict]] | None,
+    exercise_ids: list[str],
+) -> nbformat.NotebookNode:
+    """The notebook nbval runs: prelude, the chapter's setup, then each exercise and its checks.
+
+    ``sources`` maps exercise ids to the code to grade. With ``golden``, check cells carry the
+    expected outputs; without it (when making golden outputs) they carry none.
+    """
+    cells = [_cell(f"{PRELUDE}\n{chapter.check_setup}".strip(), role="prelude")]
+    cells += [_cell(source, role="setup") for source in chapter.setup]
+    for exercise_id in exercise_ids:
+        missing = "# No cell with this exercise id was found in the submission."
+        cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
+        for check in chapter.checks_for(exercise_id):
+            cell = _cell(check.source, role="check", exercise=exercise_id, label=check.label)
+            if golden is not None:
+                cell.execution_count = 1
+                cell.outputs = [new_output("display_data", data={CHECK_MIME: payload})
+                                for payload in golden[check.key]]
+            cells.append(cell)
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def _cell(source: str, **grader: str) -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    cell.metadata["grader"] = grader
+    return cell
+
+
+def load_golden(name: str) -> dict[str, list[dict]]:
+    path = GOLDEN / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no golden outputs for {name}: run `python -m autograder release`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_golden(name: str, golden: dict[str, list[dict]]) -> None:
+    GOLDEN.mkdir(exist_ok=True)
+    lines = [f" {json.dumps(key)}: {json.dumps(golden[key])}" for key in sorted(golden)]
+    text = "{\n" + ",\n".join(lines) + "\n}\n"  # one line per check: diffs show which changed
+    (GOLDEN / f"{name}.json").write_text(text, encoding="utf-8")

@@ -1,0 +1,114 @@
+"""``python -m autograder release``: make ``book/`` and the golden outputs from ``solutions/``.
+
+``solutions/`` is the single source of truth. Each learner notebook is its instructor
+notebook with the solution regions replaced by stubs and every output cleared; the golden
+outputs are what the reference solutions print in the hidden checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import nbformat
+
+from autograder.assemble import grading_notebook, load_chapter, save_golden
+from autograder.notebooks import (BOOK, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
+                                  read_notebook, source_of, stub_solution, tags_of, write_notebook)
+from autograder.run import run_grading_notebook
+
+GOLDEN_CELL_TIMEOUT = 300
+
+
+def learner_notebook(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The learner's copy of an instructor notebook: stubs instead of solutions, no outputs."""
+    _check_contract(solution)
+    notebook = copy.deepcopy(solution)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        exercise = exercise_of(cell)
+        if exercise is not None:
+            cell.source = stub_solution(source_of(cell), exercise.id)
+    return notebook
+
+
+def _check_contract(solution: nbformat.NotebookNode) -> None:
+    """Exercise metadata is valid, and each exercise is followed by its public self-check."""
+    exercises_in(solution)
+    code_cells = [cell for cell in solution.cells if cell.cell_type == "code"]
+    for cell, following in zip(code_cells, code_cells[1:] + [None]):
+        exercise = exercise_of(cell)
+        if exercise and (following is None or SELF_CHECK_TAG not in tags_of(following)):
+            raise ContractError(f"exercise {exercise.id} is not followed by a code cell tagged '{SELF_CHECK_TAG}'")
+
+
+def stale_learner_notebooks() -> list[Path]:
+    """Learner notebooks that differ from what ``release`` would write."""
+    stale = []
+    for solution_path in sorted(SOLUTIONS.glob("*.ipynb")):
+        target = BOOK / solution_path.name
+        expected = nbformat.writes(learner_notebook(read_notebook(solution_path))) + "\n"
+        if not target.exists() or target.read_text(encoding="utf-8") != expected:
+            stale.append(target)
+    return stale
+
+
+def holds_work(path: Path) -> bool:
+    """Whether a learner notebook has outputs or solved exercises: someone's work, not a release."""
+    if not path.exists():
+        return False
+    for cell in read_notebook(path).cells:
+        if cell.cell_type == "code" and cell.outputs:
+            return True
+        exercise = exercise_of(cell)
+        if exercise and "raise NotImplementedError" not in source_of(cell):
+            return True
+    return False
+
+
+def make_golden(name: str) -> dict[str, list[dict]]:
+    """Run the hidden checks on the reference solutions and return their outputs."""
+    chapter = load_chapter(name)
+    solution = read_notebook(SOLUTIONS / f"{name}.ipynb")
+    sources = {exercise_of(cell).id: source_of(cell) for cell in solution.cells if exercise_of(cell)}
+    ids = [exercise.id for exercise in chapter.exercises]
+    records = run_grading_notebook(grading_notebook(chapter, sources, None, ids), GOLDEN_CELL_TIMEOUT)
+    golden = {}
+    for check in chapter.checks:
+        record = next((r for r in records if r.get("exercise") == check.exercise and r.get("label") == check.label), None)
+        if record is None or record["outcome"] != "passed" or not record["payloads"]:
+            reason = record["reason"] if record else "it did not run"
+            raise ContractError(f"{name}: the reference solution fails hidden check '{check.key}': {reason}")
+        if any(payload["type"] == "error" for payload in record["payloads"]):
+            raise ContractError(f"{name}: the reference solution raises in hidden check '{check.key}': "
+                                f"{record['payloads']}")
+        golden[check.key] = record["payloads"]
+    return golden
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.check:
+        stale = stale_learner_notebooks()
+        for path in stale:
+            print(f"out of date: {path.relative_to(BOOK.parent)} (run `python -m autograder release`)")
+        return 1 if stale else 0
+    solution_paths = sorted(SOLUTIONS.glob("*.ipynb"))
+    worked_in = [BOOK / path.name for path in solution_paths if holds_work(BOOK / path.name)]
+    if worked_in and not args.force:
+        names = ", ".join(str(path.relative_to(BOOK.parent)) for path in worked_in)
+        print(f"not released: {names} hold outputs or solved exercises (someone's work?). "
+              "Save them elsewhere, then run again with --force to overwrite.")
+        return 1
+    for solution_path in solution_paths:
+        target = BOOK / solution_path.name
+        write_notebook(learner_notebook(read_notebook(solution_path)), target)
+        print(f"wrote {target.relative_to(BOOK.parent)}")
+    for solution_path in solution_paths:
+        save_golden(solution_path.stem, make_golden(solution_path.stem))
+        print(f"wrote golden outputs for {solution_path.stem}")
+    return 0

@@ -1,0 +1,50 @@
+"""The website builds with warnings as errors, every page is there, and no solution leaks into it."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_release import solution_lines
+
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    finished = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
+    return HTML
+
+
+def test_every_chapter_has_a_page(site):
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in re.findall(r"file: (book/\S+)", toc):
+        page = site / f"{name}.html"
+        assert page.exists(), page
+        assert "<h1>" in page.read_text()
+
+
+def test_figures_have_alt_text(site):
+    for page in site.glob("book/*.html"):
+        for tag in re.findall(r"<img [^>]*>", page.read_text()):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip() and alt.group(1) != "_images", f"{page.name}: {tag[:200]}"
+
+
+def test_no_reference_solution_line_appears_on_the_site(site):
+    lines = solution_lines()
+    for page in site.rglob("*"):
+        if page.suffix in {".html", ".ipynb", ".txt", ".js", ".md"} and page.is_file():
+            text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8", errors="ignore")))
+            leaked = [line for line in lines if line in text]
+            assert not leaked, f"{page}: {leaked}"
+    assert not list(site.rglob("solutions*")) and not list(site.rglob("golden*"))

@@ -1,0 +1,189 @@
+"""Grading submissions end to end: scores, feedback, isolation, attacks and bad files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import grade_submission
+from autograder.notebooks import BOOK
+from conftest import CHAPTER, ROOT, solution_sources
+
+POINTS = {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
+FULL = sum(POINTS.values())
+
+
+def scores_of(grade) -> dict[str, int]:
+    return {result.id: result.score for result in grade.exercises}
+
+
+def feedback_of(grade, exercise_id: str) -> str:
+    return "\n".join(next(r.feedback for r in grade.exercises if r.id == exercise_id))
+
+
+def with_solutions(replaced: dict[str, str]) -> dict[str, str]:
+    """The reference solutions, with the given exercises replaced."""
+    return {**solution_sources(), **replaced}
+
+
+def test_reference_solutions_get_full_marks(make_submission):
+    started = time.perf_counter()
+    grade = grade_submission(make_submission(solution_sources()))
+    seconds = time.perf_counter() - started
+    print(f"grading chapter 1 took {seconds:.2f} s")
+    assert grade.chapter == CHAPTER
+    assert scores_of(grade) == POINTS and grade.score == grade.max_score == FULL
+
+
+def test_untouched_learner_notebook_scores_zero():
+    grade = grade_submission(BOOK / f"{CHAPTER}.ipynb")
+    assert grade.score == 0 and grade.max_score == FULL
+    assert "raised NotImplementedError" in feedback_of(grade, "01.softmax")
+
+
+def test_wrong_loses_exactly_its_points_and_equivalent_keeps_them(make_submission):
+    sources = with_solutions({
+        # equivalent: einsum instead of a matrix product
+        "01.scores": "def scores(q, K):\n    return np.einsum('md,d->m', K, q)\n",
+        # wrong: the naive softmax overflows
+        "01.softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n",
+        # equivalent: a loop, with prints of its own
+        "01.attend": ("def attend(p, V):\n    out = np.zeros(V.shape[1], dtype=V.dtype)\n"
+                      "    for weight, value in zip(p, V):\n        print('adding', weight)\n"
+                      "        out = out + weight * value\n    return out\n"),
+    })
+    grade = grade_submission(make_submission(sources))
+    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 0, "01.attend": 2}
+    feedback = feedback_of(grade, "01.softmax")
+    assert "scores large enough to overflow exp" in feedback and "NaN" in feedback
+
+
+def test_a_result_one_percent_off_fails(make_submission):
+    sources = with_solutions({"01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"})
+    grade = grade_submission(make_submission(sources))
+    assert scores_of(grade)["01.scores"] == 0
+    assert "values differ" in feedback_of(grade, "01.scores")
+
+
+def test_dying_kernel_and_exits_cost_only_their_exercise(make_submission):
+    sources = with_solutions({
+        "01.scores": "import os\n\ndef scores(q, K):\n    os._exit(3)\n",
+        "01.softmax": "import sys\n\ndef softmax(s):\n    sys.exit('bye')\n",
+        "01.attend": "raise SystemExit\n" + solution_sources()["01.attend"],
+    })
+    grade = grade_submission(make_submission(sources))
+    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 0}
+    assert "kernel stopped" in feedback_of(grade, "01.scores")
+    assert "SystemExit" in feedback_of(grade, "01.softmax")
+    sources["01.attend"] = solution_sources()["01.attend"]
+    grade = grade_submission(make_submission(sources))
+    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 2}
+
+
+def test_endless_loop_times_out_and_later_exercises_still_count(make_submission):
+    sources = with_solutions({"01.scores": "def scores(q, K):\n    while True:\n        pass\n"})
+    grade = grade_submission(make_submission(sources), cell_timeout=3)
+    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
+    assert "did not finish within 3 seconds" in feedback_of(grade, "01.scores")
+
+
+def test_patching_and_imitating_check_output_earn_nothing(make_submission):
+    attack = '''
+import builtins, numpy
+import attn.payload
+from IPython.display import display
+attn.payload.compare_payloads = lambda *args, **kwargs: None   # the verdict is not in the kernel
+numpy.allclose = lambda *args, **kwargs: True
+builtins.print = lambda *args, **kwargs: None
+fake = {"type": "array", "library": "numpy", "shape": [3], "dtype": "float64", "values": [0.0, 0.0, 0.0]}
+
+def scores(q, K):
+    display({attn.payload.CHECK_MIME: fake}, raw=True)
+    print("all checks pass")
+    return np.zeros(len(K))
+'''
+    grade = grade_submission(make_submission(with_solutions({"01.scores": attack})))
+    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
+
+
+def test_edited_metadata_deleted_and_copied_cells(make_submission, tmp_path):
+    path = make_submission(solution_sources())
+    notebook = json.loads(path.read_text())
+    cells = notebook["cells"]
+    scores_cell = next(c for c in cells if c["metadata"].get("exercise", {}).get("id") == "01.scores")
+    scores_cell["metadata"]["exercise"]["points"] = 100        # points come from the grader
+    scores_cell["metadata"]["tags"] = []                       # re-tagged: still found by id
+    attend_index = next(i for i, c in enumerate(cells) if c["metadata"].get("exercise", {}).get("id") == "01.attend")
+    del cells[attend_index]                                    # deleted
+    softmax_cell = next(c for c in cells if c["metadata"].get("exercise", {}).get("id") == "01.softmax")
+    broken = dict(softmax_cell, source="def softmax(s):\n    return s\n")
+    cells.insert(0, broken)                                    # an earlier, wrong copy
+    path.write_text(json.dumps(notebook))
+    grade = grade_submission(path)
+    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 3, "01.attend": 0}
+    assert grade.max_score == FULL
+    assert "No cell with this exercise id" in feedback_of(grade, "01.attend")
+    assert any("several cells" in note for note in grade.notes)
+
+
+def test_kernel_sees_no_solutions_golden_outputs_or_grader(make_submission):
+    probe = '''
+import importlib.util, os
+_leaks = os.listdir(".") + [name for name in ("autograder", "solutions") if importlib.util.find_spec(name)]
+_leaks += [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+
+def scores(q, K):
+    if _leaks:
+        raise RuntimeError(f"the kernel can see {_leaks}")
+    return K @ q
+'''
+    grade = grade_submission(make_submission(with_solutions({"01.scores": probe})))
+    assert scores_of(grade)["01.scores"] == 2, feedback_of(grade, "01.scores")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_writes_gradescope_results(make_submission, tmp_path):
+    results_path = tmp_path / "results.json"
+    finished = run_cli("grade", str(make_submission(with_solutions({"01.softmax": "softmax = None"}))),
+                       "--results", str(results_path))
+    assert finished.returncode == 0, finished.stderr
+    assert f"Chapter {CHAPTER}: 4/{FULL} points" in finished.stdout
+    results = json.loads(results_path.read_text())
+    assert results["score"] == 4 and results["max_score"] == FULL
+    assert [test["name"] for test in results["tests"]] == list(POINTS)
+    softmax = results["tests"][2]
+    assert softmax["status"] == "failed" and softmax["score"] == 0 and softmax["max_score"] == 3
+    assert "NoneType" in softmax["output"] or "not callable" in softmax["output"]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "is empty"),
+    (b"{not json", "not valid notebook JSON"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not valid notebook JSON"),
+    (b'{"hello": "world"}', "not a Jupyter notebook"),
+    (b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "no exercise of this course"),
+])
+def test_ungradable_files_exit_2_with_a_reason(tmp_path, content, reason):
+    path = tmp_path / "submission.ipynb"
+    path.write_bytes(content)
+    results_path = tmp_path / "results.json"
+    finished = run_cli("grade", str(path), "--results", str(results_path))
+    assert finished.returncode == 2
+    assert reason in finished.stdout and "Traceback" not in finished.stdout + finished.stderr
+    assert len(finished.stdout.strip().splitlines()) == 1
+    results = json.loads(results_path.read_text())
+    assert results["score"] == 0 and reason in results["output"]
+
+
+def test_missing_file_exits_2(tmp_path):
+    finished = run_cli("grade", str(tmp_path / "nowhere.ipynb"))
+    assert finished.returncode == 2 and "does not exist" in finished.stdout

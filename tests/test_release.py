@@ -1,0 +1,93 @@
+"""The exercise contract: book/ is generated from solutions/, stubs, and nothing secret leaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from autograder.assemble import chapter_names, load_chapter, load_golden
+from autograder.notebooks import (BEGIN, BOOK, END, SOLUTIONS, ContractError, exercise_of, exercises_in,
+                                  read_notebook, source_of, stub_solution)
+from autograder.release import learner_notebook, stale_learner_notebooks
+from conftest import ROOT
+
+
+def solution_lines() -> set[str]:
+    """Every substantial line inside a solution region of any instructor notebook."""
+    lines = set()
+    for path in SOLUTIONS.glob("*.ipynb"):
+        for cell in read_notebook(path).cells:
+            inside = False
+            for line in source_of(cell).splitlines():
+                if line.strip() in (BEGIN, END):
+                    inside = line.strip() == BEGIN
+                elif inside and len(line.strip()) > 12 and not line.strip().startswith("#"):
+                    lines.add(line.strip())
+    return lines
+
+
+def test_book_is_in_sync_with_solutions():
+    assert stale_learner_notebooks() == [], "run `python -m autograder release`"
+    finished = subprocess.run([sys.executable, "-m", "autograder", "release", "--check"], cwd=ROOT,
+                              capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stdout
+
+
+def test_every_solution_has_a_learner_notebook_and_hidden_checks():
+    names = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+    assert names and names == chapter_names()
+    for name in names:
+        chapter = load_chapter(name)
+        assert len(chapter.exercises) >= 3
+        assert all(exercise.id.startswith(name[:2] + ".") for exercise in chapter.exercises)
+        assert set(load_golden(name)) == {check.key for check in chapter.checks}
+
+
+def test_no_reference_solution_line_appears_in_book():
+    lines = solution_lines()
+    assert lines, "found no solution lines at all"
+    for path in BOOK.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            leaked = sorted(line for line in lines if line in text)
+            assert not leaked, f"{path.name} contains solution lines: {leaked}"
+
+
+def test_learner_notebooks_have_stubs_and_no_outputs():
+    for path in BOOK.glob("*.ipynb"):
+        notebook = read_notebook(path)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+            if exercise_of(cell):
+                assert "raise NotImplementedError" in source_of(cell)
+
+
+def test_stub_keeps_signature_docstring_and_indentation():
+    source = 'def f(x):\n    """Double x."""\n    # BEGIN SOLUTION\n    y = 2 * x\n    return y\n    # END SOLUTION\n'
+    assert stub_solution(source, "00.f") == (
+        'def f(x):\n    """Double x."""\n    # YOUR CODE HERE\n    raise NotImplementedError\n')
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("def f():\n    return 1\n", "no '# BEGIN SOLUTION' region"),
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "never closed"),
+    ("def f():\n    # END SOLUTION\n", "never opened"),
+])
+def test_broken_solution_markers_are_reported(source, problem):
+    with pytest.raises(ContractError, match=problem):
+        stub_solution(source, "00.f")
+
+
+def test_contract_violations_are_reported():
+    notebook = read_notebook(SOLUTIONS / "01_query_key_value.ipynb")
+    exercise = next(cell for cell in notebook.cells if exercise_of(cell))
+    exercise.metadata["exercise"]["id"] = "first exercise"
+    with pytest.raises(ContractError, match="not of the form"):
+        exercises_in(notebook)
+    exercise.metadata["exercise"] = {"id": "01.scores", "points": 2}
+    notebook.cells.remove(next(cell for cell in notebook.cells if "self-check" in cell.metadata.get("tags", [])))
+    with pytest.raises(ContractError, match="not followed by a code cell tagged 'self-check'"):
+        learner_notebook(notebook)
