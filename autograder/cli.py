@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     grading.set_defaults(run=grade.main)
 
     releasing = verbs.add_parser("release", help="write book/ and the golden outputs from solutions/")
+    releasing.add_argument("chapters", nargs="*", help="chapter names, e.g. 01_query_key_value (default: all)")
     releasing.add_argument("--check", action="store_true",
                            help="only report learner notebooks that are out of date; write nothing")
     releasing.add_argument("--force", action="store_true",

@@ -98,6 +98,12 @@ def main(args: argparse.Namespace) -> int:
             print(f"out of date: {path.relative_to(BOOK.parent)} (run `python -m autograder release`)")
         return 1 if stale else 0
     solution_paths = sorted(SOLUTIONS.glob("*.ipynb"))
+    if args.chapters:
+        unknown = set(args.chapters) - {path.stem for path in solution_paths}
+        if unknown:
+            print(f"no such chapter in solutions/: {', '.join(sorted(unknown))}")
+            return 1
+        solution_paths = [path for path in solution_paths if path.stem in args.chapters]
     worked_in = [BOOK / path.name for path in solution_paths if holds_work(BOOK / path.name)]
     if worked_in and not args.force:
         names = ", ".join(str(path.relative_to(BOOK.parent)) for path in worked_in)
