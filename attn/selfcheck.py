@@ -26,15 +26,15 @@ class Case:
 def check_exercise(exercise_id: str, function: Callable, cases: list[Case]) -> None:
     """Run ``cases`` against ``function`` and print a short verdict; never raise."""
     if not callable(function):
-        print(f"✗ {exercise_id}: expected a function, found {type(function).__name__}. "
-              "Run the exercise cell above first.")
+        print(f"✗ {exercise_id}: expected a function, found {type(function).__name__}.\n"
+              "  Run the exercise cell above first.")
         return
     failures = []
     for case in cases:
         got = call_quietly(function, *case.args, **case.kwargs)
         if got["type"] == "error" and got["error"].startswith("NotImplementedError"):
-            print(f"… {exercise_id}: not implemented yet. Replace the `raise NotImplementedError` "
-                  "line in the exercise cell with your code, run it, then run this cell again.")
+            print(f"… {exercise_id}: not implemented yet.\n"
+                  "  Replace `raise NotImplementedError` with your code, run that cell, then this one.")
             return
         reason = compare_payloads(to_payload(case.expected), got)
         if reason:
