@@ -59,8 +59,10 @@ def test_no_reference_solution_line_appears_in_book():
             text = normalise("\n".join(source_of(cell) for cell in read_notebook(path).cells))
         elif path.is_file():
             text = normalise(path.read_text(encoding="utf-8", errors="ignore"))
-            leaked = sorted(line for line in lines if line in text)
-            assert not leaked, f"{path.name} contains solution lines: {leaked}"
+        else:
+            continue
+        leaked = sorted(line for line in lines if line in text)
+        assert not leaked, f"{path.name} contains solution lines: {leaked}"
 
 
 def test_learner_notebooks_have_stubs_and_no_outputs():
