@@ -8,30 +8,10 @@ import sys
 import pytest
 
 from autograder.assemble import chapter_names, load_chapter, load_golden
-from autograder.notebooks import (BEGIN, BOOK, END, SOLUTIONS, ContractError, exercise_of, exercises_in,
-                                  read_notebook, source_of, stub_solution)
+from autograder.notebooks import (BOOK, SOLUTIONS, ContractError, exercise_of, exercises_in, read_notebook,
+                                  source_of, stub_solution)
 from autograder.release import learner_notebook, stale_learner_notebooks
-from conftest import ROOT
-
-
-def normalise(text: str) -> str:
-    """Collapse runs of whitespace, so layout differences cannot hide a copied line."""
-    return " ".join(text.split())
-
-
-def solution_lines() -> set[str]:
-    """The code of every substantial line inside a solution region, comments removed."""
-    lines = set()
-    for path in SOLUTIONS.glob("*.ipynb"):
-        for cell in read_notebook(path).cells:
-            inside = False
-            for line in source_of(cell).splitlines():
-                code = normalise(line.split("#")[0])
-                if line.strip() in (BEGIN, END):
-                    inside = line.strip() == BEGIN
-                elif inside and len(code) >= 10:
-                    lines.add(code)
-    return lines
+from conftest import ROOT, code_text, leaked_snippets
 
 
 def test_book_is_in_sync_with_solutions():
@@ -51,18 +31,15 @@ def test_every_solution_has_a_learner_notebook_and_hidden_checks():
         assert set(load_golden(name)) == {check.key for check in chapter.checks}
 
 
-def test_no_reference_solution_line_appears_in_book():
-    lines = solution_lines()
-    assert lines, "found no solution lines at all"
+def test_no_reference_solution_appears_in_book():
     for path in BOOK.rglob("*"):
         if path.suffix == ".ipynb":
-            text = normalise("\n".join(source_of(cell) for cell in read_notebook(path).cells))
+            text = code_text("\n".join(source_of(cell) for cell in read_notebook(path).cells))
         elif path.is_file():
-            text = normalise(path.read_text(encoding="utf-8", errors="ignore"))
+            text = code_text(path.read_text(encoding="utf-8", errors="ignore"))
         else:
             continue
-        leaked = sorted(line for line in lines if line in text)
-        assert not leaked, f"{path.name} contains solution lines: {leaked}"
+        assert not leaked_snippets(text), f"{path.name} contains solution code"
 
 
 def test_learner_notebooks_have_stubs_and_no_outputs():
