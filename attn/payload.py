@@ -73,16 +73,6 @@ def call_quietly(function: Callable, *args: Any, **kwargs: Any) -> dict:
     return to_payload(result)
 
 
-CHECK_MIME = "application/vnd.attn-course.check+json"
-
-
-def report(function: Callable, *args: Any, **kwargs: Any) -> None:
-    """Call ``function`` and display the payload of its result as a grader check output."""
-    from IPython.display import display
-
-    display({CHECK_MIME: call_quietly(function, *args, **kwargs)}, raw=True)
-
-
 def compare_payloads(expected: dict, got: dict, where: str = "") -> str | None:
     """Return ``None`` when ``got`` matches ``expected``, else a one-line reason a learner can act on."""
     if got.get("type") == "error":

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from attn.payload import CHECK_MIME
+from attn.grading import CHECK_MIME
 from autograder.notebooks import BOOK, CHECKS, GOLDEN, Exercise, exercises_in, read_notebook, setup_sources
 
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
 SETUP_HEADER = "# %% setup"
-PRELUDE = "from attn.payload import report as _check"
+PRELUDE = "from attn.grading import ModuleState, report as _check"
+SNAPSHOT = "_grader_state = ModuleState()  # after the setup: what each exercise starts from"
+BOUNDARY = "_grader_state.restore()  # undo any patching by earlier exercises\nfrom attn.grading import report as _check"
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,17 @@ def grading_notebook(
 ) -> nbformat.NotebookNode:
     """The notebook nbval runs: prelude, the chapter's setup, then each exercise and its checks.
 
+    Before each exercise, a boundary cell restores every library module the earlier
+    exercises may have patched, so one exercise cannot change how another is graded.
+
     ``sources`` maps exercise ids to the code to grade. With ``golden``, check cells carry the
     expected outputs; without it (when making golden outputs) they carry none.
     """
     cells = [_cell(f"{PRELUDE}\n{chapter.check_setup}".strip(), role="prelude")]
     cells += [_cell(source, role="setup") for source in chapter.setup]
+    cells.append(_cell(SNAPSHOT, role="prelude"))
     for exercise_id in exercise_ids:
+        cells.append(_cell(BOUNDARY, role="boundary", exercise=exercise_id))
         missing = "# No cell with this exercise id was found in the submission."
         cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
         for check in chapter.checks_for(exercise_id):

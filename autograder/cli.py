@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from autograder import grade, release
+from autograder import benchmark, grade, gradescope, release
 from autograder.notebooks import ContractError
+from autograder.run import Limits
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     verbs = main.add_subparsers(dest="verb", required=True)
 
-    grading = verbs.add_parser("grade", help="grade a submitted notebook against the hidden checks")
-    grading.add_argument("submission", help="the learner's .ipynb file")
-    grading.add_argument("--results", help="also write Gradescope-format results to this JSON file")
-    grading.add_argument("--cell-timeout", type=int, default=grade.DEFAULT_CELL_TIMEOUT,
+    defaults = Limits()
+    grading = verbs.add_parser("grade", help="grade one submitted notebook, or a whole class into a gradebook")
+    grading.add_argument("submissions", nargs="+",
+                         help="a learner's .ipynb file; or several files or folders of them for a gradebook")
+    grading.add_argument("--results", help="one submission: also write Gradescope-format results to this JSON file")
+    grading.add_argument("--out", default="gradebook",
+                         help="several submissions: folder for gradebook.csv and the results (default: %(default)s)")
+    grading.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: %(default)s)")
+    grading.add_argument("--force", action="store_true", help="regrade submissions that have not changed")
+    grading.add_argument("--chapter", help="the assignment's chapter, e.g. 01_query_key_value: other notebooks are not graded")
+    grading.add_argument("--cell-timeout", type=int, default=defaults.cell_seconds,
                          help="seconds one cell may run (default: %(default)s)")
+    grading.add_argument("--notebook-timeout", type=int, default=defaults.notebook_seconds,
+                         help="seconds one submission may run in all (default: %(default)s)")
+    grading.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                         help="memory the learner's code may use (default: %(default)s)")
+    grading.add_argument("--output-kb", type=int, default=defaults.output_kb,
+                         help="output one cell may print or display (default: %(default)s)")
     grading.set_defaults(run=grade.main)
 
     releasing = verbs.add_parser("release", help="write book/ and the golden outputs from solutions/")
@@ -25,7 +39,23 @@ def parser() -> argparse.ArgumentParser:
                            help="only report learner notebooks that are out of date; write nothing")
     releasing.add_argument("--force", action="store_true",
                            help="overwrite learner notebooks even if they hold outputs or solved exercises")
+    releasing.add_argument("--student", metavar="DIR",
+                           help="instead: write the learner-facing copy of the course (no solutions/, no golden outputs)")
+    releasing.add_argument("--solutions-site", metavar="DIR",
+                           help="instead: build the solutions edition of the website, for after the deadline")
     releasing.set_defaults(run=release.main)
+
+    zipping = verbs.add_parser("gradescope", help="build the autograder zip for Gradescope")
+    zipping.add_argument("--out", default="autograder.zip", help="where to write it (default: %(default)s)")
+    zipping.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    zipping.set_defaults(run=gradescope.main)
+
+    timing = verbs.add_parser("benchmark", help="measure seconds per submission and submissions per minute")
+    timing.add_argument("chapters", nargs="*", help="chapters to time (default: all)")
+    timing.add_argument("--repeat", type=int, default=3, help="gradings per chapter (default: %(default)s)")
+    timing.add_argument("--jobs", type=int, default=2, help="workers for the class run (default: %(default)s)")
+    timing.add_argument("--class-size", type=int, default=10, help="submissions in the class run (default: %(default)s)")
+    timing.set_defaults(run=benchmark.main)
     return main
 
 

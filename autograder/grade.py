@@ -11,9 +11,7 @@ from pathlib import Path
 from autograder.assemble import Chapter, chapter_names, grading_notebook, load_chapter, load_golden
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
 from autograder.results import format_report, gradescope_results, ungradable_results
-from autograder.run import run_grading_notebook
-
-DEFAULT_CELL_TIMEOUT = 60
+from autograder.run import Limits, run_grading_notebook
 
 
 @dataclass
@@ -58,8 +56,10 @@ def identify_chapter(exercise_ids: set[str]) -> Chapter:
     return best
 
 
-def grade_submission(path: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT) -> Grade:
+def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: str | None = None) -> Grade:
     """Grade one submission; raise :class:`Ungradable` when it is not a gradable notebook.
+
+    With ``expected_chapter``, a notebook of another chapter is not graded (a wrong upload).
 
     All exercises run in one kernel. When an exercise kills the kernel or times out, the
     exercises after it are graded again in a fresh kernel, so one cannot cost another.
@@ -67,15 +67,18 @@ def grade_submission(path: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT) -> Gr
     started = time.perf_counter()
     sources, notes = submitted_sources(read_submission(path))
     chapter = identify_chapter(set(sources))
+    if expected_chapter and chapter.name != expected_chapter:
+        raise Ungradable(f"this notebook is chapter {chapter.name}, but the assignment is {expected_chapter}: "
+                         "submit the right notebook")
     golden = load_golden(chapter.name)
     results: dict[str, ExerciseResult] = {}
     pending = [exercise.id for exercise in chapter.exercises]
     while pending:
         notebook = grading_notebook(chapter, sources, golden, pending)
-        records = run_grading_notebook(notebook, cell_timeout)
+        records = run_grading_notebook(notebook, limits)
         decided = judge(chapter, pending, records)
         if not decided:
-            reason = "the grader could not run this exercise (the whole run timed out or crashed)"
+            reason = f"not graded: the notebook ran out of its {limits.notebook_seconds} s time limit"
             decided = {exercise_id: _result(chapter, exercise_id, [reason]) for exercise_id in pending}
         results.update(decided)
         pending = [exercise_id for exercise_id in pending if exercise_id not in decided]
@@ -97,7 +100,8 @@ def judge(chapter: Chapter, pending: list[str], records: list[dict]) -> dict[str
             continue
         feedback = []
         for record in failed:
-            where = "your exercise cell" if record["role"] == "exercise" else f"check '{record['label']}'"
+            where = {"exercise": "your exercise cell", "boundary": "resetting the modules before this exercise",
+                     "check": f"check '{record.get('label')}'"}[record["role"]]
             feedback.append(f"{where}: {record['reason']}")
         result = _result(chapter, exercise_id, feedback)
         passed_checks = sum(record["outcome"] == "passed" for record in checks)
@@ -113,9 +117,19 @@ def _result(chapter: Chapter, exercise_id: str, feedback: list[str]) -> Exercise
     return ExerciseResult(exercise_id, points, 0, feedback)
 
 
+def limits_from(args: argparse.Namespace) -> Limits:
+    return Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb, args.output_kb)
+
+
 def main(args: argparse.Namespace) -> int:
+    paths = [Path(path) for path in args.submissions]
+    if len(paths) > 1 or paths[0].is_dir():
+        from autograder.gradebook import grade_class
+
+        return grade_class(paths, Path(args.out), limits_from(args), args.jobs, args.force, args.chapter)
+    args.submission = paths[0]
     try:
-        grade = grade_submission(Path(args.submission), args.cell_timeout)
+        grade = grade_submission(args.submission, limits_from(args), args.chapter)
     except Ungradable as problem:
         print(f"Cannot grade {args.submission}: {problem}")
         if args.results:

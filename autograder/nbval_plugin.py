@@ -1,7 +1,9 @@
 """pytest plugin that adapts nbval to grading; it runs in the grader's process, never in the kernel.
 
 Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
-- starts the learner's kernel in an empty scratch directory, without the grader's ``PYTHONPATH``;
+- starts the learner's kernel in an empty scratch directory, without the grader's ``PYTHONPATH``,
+  with a memory limit;
+- caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
 - notices a dead kernel at once instead of waiting for the cell timeout;
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from queue import Empty
@@ -19,11 +22,15 @@ from types import MethodType
 
 import nbval.plugin
 import pytest
-from nbval.kernel import RunningKernel, start_new_kernel
+from jupyter_client import KernelManager
+from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
-from attn.payload import CHECK_MIME, compare_payloads
+from attn.grading import CHECK_MIME
+from attn.payload import compare_payloads
 
 _kernel_cwd: str | None = None
+_memory_bytes = 0
+_output_bytes = 0
 _records: list[dict] = []
 _timed_out: set[str] = set()  # exercises with a check that timed out: their other checks are skipped
 
@@ -32,27 +39,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--grader-report", required=True, help="where to write the per-cell JSON report")
     group.addoption("--grader-kernel-cwd", required=True, help="empty scratch directory for the kernel")
+    group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of the kernel")
+    group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _kernel_cwd
+    global _kernel_cwd, _memory_bytes, _output_bytes
     _kernel_cwd = config.getoption("--grader-kernel-cwd")
+    _memory_bytes = config.getoption("--grader-memory-mb") * 2**20
+    _output_bytes = config.getoption("--grader-output-kb") * 2**10
     nbval.plugin.RunningKernel = GraderKernel
 
 
+# The kernel process limits its own data segment before IPython starts: a learner's attempt
+# to allocate more fails there with MemoryError instead of exhausting the machine.
+LIMITED_KERNEL = (
+    "import resource, sys; limit = int(sys.argv[2]); "
+    "resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)); "
+    "sys.argv = ['grader-kernel', '-f', sys.argv[1]]; "
+    "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
+)
+
+
+class LimitedKernelSpecs(NbvalKernelspecManager):
+    """The current environment's Python kernel, launched with a memory limit."""
+
+    def get_kernel_spec(self, kernel_name: str):
+        spec = super().get_kernel_spec(kernel_name)
+        spec.argv = [sys.executable, "-c", LIMITED_KERNEL, "{connection_file}", str(_memory_bytes)]
+        return spec
+
+
 class GraderKernel(RunningKernel):
-    """nbval's kernel, started in the scratch directory, and quick to notice that it died."""
+    """nbval's kernel: in the scratch directory, memory-limited, output-capped, quick to notice death."""
 
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> None:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["PYTHONHASHSEED"] = "0"
-        self.km, self.kc = start_new_kernel(
-            startup_timeout=startup_timeout,
-            kernel_name=kernel_name,
-            stderr=open(os.devnull, "w"),
-            cwd=_kernel_cwd,
-            env=env,
-        )
+        self.output_sent: dict[str, int] = {}  # bytes of output per cell execution
+        self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs())
+        self.km.start_kernel(stderr=open(os.devnull, "w"), cwd=_kernel_cwd, env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=startup_timeout)
         self._ensure_iopub_up()
 
     def get_message(self, stream: str, timeout: float | None = None) -> dict:
@@ -60,10 +89,29 @@ class GraderKernel(RunningKernel):
         while True:
             wait = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic()))
             try:
-                return super().get_message(stream, timeout=wait)
+                return self._capped(super().get_message(stream, timeout=wait))
             except Empty:
                 if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
                     raise
+
+    def _capped(self, message: dict) -> dict:
+        """Drop the output of a cell past the output limit, keeping a note that it was cut."""
+        kind, content = message["msg_type"], message["content"]
+        if kind not in ("stream", "display_data", "execute_result"):
+            return message
+        parent = message["parent_header"].get("msg_id", "")
+        size = len(json.dumps(content))
+        sent = self.output_sent.get(parent, 0)
+        self.output_sent[parent] = sent + size
+        if sent + size <= _output_bytes:
+            return message
+        if kind == "stream":
+            content["text"] = "" if sent > _output_bytes else "\n[output cut: over the grader's limit]\n"
+        else:
+            error = {"type": "error", "error": f"OutputTooLarge: the result is over the grader's "
+                                               f"{_output_bytes // 2**10} KB output limit"}
+            content["data"] = {CHECK_MIME: error} if CHECK_MIME in content.get("data", {}) else {}
+        return message
 
     def interrupt(self) -> None:
         if self.is_alive():

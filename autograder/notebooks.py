@@ -130,6 +130,23 @@ def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
 
 
+def solution_sources(chapter: str) -> dict[str, str]:
+    """Exercise id -> reference solution source, from the instructor notebook."""
+    notebook = read_notebook(SOLUTIONS / f"{chapter}.ipynb")
+    return {exercise_of(cell).id: source_of(cell) for cell in notebook.cells if exercise_of(cell)}
+
+
+def write_submission(chapter: str, sources: dict[str, str], target: Path) -> Path:
+    """Write a learner notebook whose exercise cells hold ``sources`` (e.g. the reference solutions)."""
+    notebook = read_notebook(BOOK / f"{chapter}.ipynb")
+    for cell in notebook.cells:
+        exercise = exercise_of(cell)
+        if exercise and exercise.id in sources:
+            cell.source = sources[exercise.id]
+    write_notebook(notebook, target)
+    return target
+
+
 def read_submission(path: Path) -> dict:
     """Read a learner's submission, raising :class:`Ungradable` with a clear reason if it is no notebook."""
     if not path.is_file():

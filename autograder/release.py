@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import argparse
 import copy
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 
 from autograder.assemble import grading_notebook, load_chapter, save_golden
-from autograder.notebooks import (BOOK, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
+from autograder.notebooks import (BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
                                   read_notebook, source_of, stub_solution, tags_of, write_notebook)
-from autograder.run import run_grading_notebook
+from autograder.run import Limits, run_grading_notebook
 
-GOLDEN_CELL_TIMEOUT = 300
+GOLDEN_LIMITS = Limits(cell_seconds=300, notebook_seconds=1800)
+# What learners get: the book and what it needs to build and run; never solutions/, the hidden
+# checks or the golden outputs (all under autograder/), nor the tests that read them.
+STUDENT_FILES = ["book", "attn", "_config.yml", "_toc.yml", "requirements.txt", "pyproject.toml", "README.md"]
 
 
 def learner_notebook(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -77,7 +84,7 @@ def make_golden(name: str) -> dict[str, list[dict]]:
     solution = read_notebook(SOLUTIONS / f"{name}.ipynb")
     sources = {exercise_of(cell).id: source_of(cell) for cell in solution.cells if exercise_of(cell)}
     ids = [exercise.id for exercise in chapter.exercises]
-    records = run_grading_notebook(grading_notebook(chapter, sources, None, ids), GOLDEN_CELL_TIMEOUT)
+    records = run_grading_notebook(grading_notebook(chapter, sources, None, ids), GOLDEN_LIMITS)
     golden = {}
     for check in chapter.checks:
         record = next((r for r in records if r.get("exercise") == check.exercise and r.get("label") == check.label), None)
@@ -91,7 +98,56 @@ def make_golden(name: str) -> dict[str, list[dict]]:
     return golden
 
 
+def write_student_copy(target: Path) -> None:
+    """Copy the learner-facing course (see ``STUDENT_FILES``) into ``target``."""
+    for name in STUDENT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(source, target / name)
+
+
+def write_solutions_edition(target: Path) -> None:
+    """The learner-facing course with the reference solutions in place of the stubs."""
+    write_student_copy(target)
+    for solution_path in sorted(SOLUTIONS.glob("*.ipynb")):
+        notebook = read_notebook(solution_path)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        write_notebook(notebook, target / "book" / solution_path.name)
+
+
+def build_solutions_site(target: Path) -> None:
+    """Build the solutions edition of the website into ``target`` (for after the deadline)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "course"
+        write_solutions_edition(tree)
+        jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        subprocess.run([str(jupyter_book), "build", str(tree), "-W", "-n", "--keep-going"], check=True)
+        shutil.copytree(tree / "_build" / "html", target)
+
+
+def refuse_to_overwrite(target: Path) -> bool:
+    if target.exists() and any(target.iterdir()):
+        print(f"{target} exists and is not empty: choose an empty or new folder")
+        return True
+    return False
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.student or args.solutions_site:
+        target = Path(args.student or args.solutions_site)
+        if refuse_to_overwrite(target):
+            return 1
+        if args.student:
+            write_student_copy(target)
+            print(f"wrote the learner-facing course to {target} (no solutions, hidden checks or golden outputs)")
+        else:
+            build_solutions_site(target)
+            print(f"wrote the solutions edition of the website to {target}")
+        return 0
     if args.check:
         stale = stale_learner_notebooks()
         for path in stale:

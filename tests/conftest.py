@@ -1,9 +1,8 @@
-"""Shared fixtures: paths, and submissions made from the learner notebook."""
+"""Shared fixtures: paths, the built website, and submissions made from the learner notebook."""
 
 from __future__ import annotations
 
-import copy
-import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,15 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the autograder runs from the repository root, uninstalled
 
-from autograder.notebooks import BEGIN, BOOK, END, SOLUTIONS, exercise_of, read_notebook, source_of  # noqa: E402
+from autograder.notebooks import (BEGIN, END, SOLUTIONS, read_notebook, source_of,  # noqa: E402
+                                  write_submission)
 
 CHAPTER = "01_query_key_value"
-
-
-def solution_sources(chapter: str = CHAPTER) -> dict[str, str]:
-    """Exercise id -> reference source, from the instructor notebook."""
-    notebook = read_notebook(SOLUTIONS / f"{chapter}.ipynb")
-    return {exercise_of(cell).id: source_of(cell) for cell in notebook.cells if exercise_of(cell)}
+HTML = ROOT / "_build" / "html"
 
 
 def code_text(text: str) -> str:
@@ -54,18 +49,21 @@ def leaked_snippets(text: str) -> list[str]:
     return sorted(snippet for snippet in snippets if snippet in text)
 
 
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """Build the website once per test run, with warnings as errors; return its HTML folder."""
+    finished = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
+    return HTML
+
+
 @pytest.fixture
 def make_submission(tmp_path: Path):
     """Write a learner notebook whose exercise cells hold the given sources; return its path."""
 
     def make(sources: dict[str, str], chapter: str = CHAPTER, name: str = "submission.ipynb") -> Path:
-        notebook = copy.deepcopy(read_notebook(BOOK / f"{chapter}.ipynb"))
-        for cell in notebook.cells:
-            exercise = exercise_of(cell)
-            if exercise and exercise.id in sources:
-                cell.source = sources[exercise.id]
-        path = tmp_path / name
-        path.write_text(json.dumps(notebook))
-        return path
+        return write_submission(chapter, sources, tmp_path / name)
 
     return make

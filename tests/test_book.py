@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
 
 from autograder.assemble import chapter_names, load_chapter
 from conftest import ROOT, code_text, leaked_snippets
-
-HTML = ROOT / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def site() -> Path:
-    finished = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
-    return HTML
 
 
 def test_every_chapter_has_a_page(site):

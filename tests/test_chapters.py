@@ -10,8 +10,8 @@ import pytest
 
 from autograder.assemble import chapter_names, load_chapter
 from autograder.grade import grade_submission
-from autograder.notebooks import BOOK
-from conftest import ROOT, solution_sources
+from autograder.notebooks import BOOK, solution_sources
+from conftest import ROOT
 
 CHAPTERS = chapter_names()
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from attn.encoder import Attention, Encoder, EncoderLayer, padding_mask
-from conftest import solution_sources
+from autograder.notebooks import solution_sources
 
 D_MODEL, HEADS, D_FF = 16, 4, 24
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import grade_submission
-from conftest import CHAPTER, ROOT, solution_sources
+from autograder.notebooks import solution_sources
+from autograder.run import Limits
+from conftest import CHAPTER, ROOT
 
 POINTS = {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
 FULL = sum(POINTS.values())
@@ -26,7 +28,7 @@ def feedback_of(grade, exercise_id: str) -> str:
 
 def with_solutions(replaced: dict[str, str]) -> dict[str, str]:
     """The reference solutions, with the given exercises replaced."""
-    return {**solution_sources(), **replaced}
+    return {**solution_sources(CHAPTER), **replaced}
 
 
 def test_wrong_loses_exactly_its_points_and_equivalent_keeps_them(make_submission):
@@ -57,20 +59,20 @@ def test_dying_kernel_and_exits_cost_only_their_exercise(make_submission):
     sources = with_solutions({
         "01.scores": "import os\n\ndef scores(q, K):\n    os._exit(3)\n",
         "01.softmax": "import sys\n\ndef softmax(s):\n    sys.exit('bye')\n",
-        "01.attend": "raise SystemExit\n" + solution_sources()["01.attend"],
+        "01.attend": "raise SystemExit\n" + solution_sources(CHAPTER)["01.attend"],
     })
     grade = grade_submission(make_submission(sources))
     assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 0}
     assert "kernel stopped" in feedback_of(grade, "01.scores")
     assert "SystemExit" in feedback_of(grade, "01.softmax")
-    sources["01.attend"] = solution_sources()["01.attend"]
+    sources["01.attend"] = solution_sources(CHAPTER)["01.attend"]
     grade = grade_submission(make_submission(sources))
     assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 2}
 
 
 def test_endless_loop_times_out_and_later_exercises_still_count(make_submission):
     sources = with_solutions({"01.scores": "def scores(q, K):\n    while True:\n        pass\n"})
-    grade = grade_submission(make_submission(sources), cell_timeout=3)
+    grade = grade_submission(make_submission(sources), Limits(cell_seconds=3))
     assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
     assert "did not finish within 3 seconds" in feedback_of(grade, "01.scores")
 
@@ -78,15 +80,17 @@ def test_endless_loop_times_out_and_later_exercises_still_count(make_submission)
 def test_patching_and_imitating_check_output_earn_nothing(make_submission):
     attack = '''
 import builtins, numpy
-import attn.payload
+import attn.grading, attn.payload
 from IPython.display import display
 attn.payload.compare_payloads = lambda *args, **kwargs: None   # the verdict is not in the kernel
 numpy.allclose = lambda *args, **kwargs: True
+numpy.exp = lambda x: x * 0        # must not break the other exercises' grading
+del numpy.max
 builtins.print = lambda *args, **kwargs: None
 fake = {"type": "array", "library": "numpy", "shape": [3], "dtype": "float64", "values": [0.0, 0.0, 0.0]}
 
 def scores(q, K):
-    display({attn.payload.CHECK_MIME: fake}, raw=True)
+    display({attn.grading.CHECK_MIME: fake}, raw=True)
     print("all checks pass")
     return np.zeros(len(K))
 '''
@@ -95,7 +99,7 @@ def scores(q, K):
 
 
 def test_edited_metadata_deleted_and_copied_cells(make_submission, tmp_path):
-    path = make_submission(solution_sources())
+    path = make_submission(solution_sources(CHAPTER))
     notebook = json.loads(path.read_text())
     cells = notebook["cells"]
     scores_cell = next(c for c in cells if c["metadata"].get("exercise", {}).get("id") == "01.scores")

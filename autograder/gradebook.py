@@ -1,0 +1,102 @@
+"""Grade a whole class: many submissions in parallel, into a gradebook CSV and one results file each.
+
+A submission whose content, chapter checks and limits are unchanged since the last run is not
+graded again (its row comes from ``cache.json``), unless ``--force``. One submission that
+cannot be graded gets a row with score 0 and the reason; it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.grade import grade_submission
+from autograder.notebooks import BOOK, CHECKS, GOLDEN, Ungradable
+from autograder.results import gradescope_results, ungradable_results
+from autograder.run import Limits
+
+
+def submissions_in(paths: list[Path]) -> dict[str, Path]:
+    """Submission name -> file, for files given directly and every .ipynb inside given folders."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            for notebook in sorted(path.rglob("*.ipynb")):
+                if ".ipynb_checkpoints" not in notebook.parts:
+                    found[notebook.relative_to(path).with_suffix("").as_posix()] = notebook
+        else:
+            found[path.with_suffix("").name] = path
+    return found
+
+
+def grader_fingerprint(limits: Limits) -> str:
+    """Changes whenever anything that decides a grade changes: checks, golden outputs, chapters, limits."""
+    digest = hashlib.sha256(json.dumps(asdict(limits)).encode())
+    for folder, pattern in ((CHECKS, "*.py"), (GOLDEN, "*.json"), (BOOK, "*.ipynb")):
+        for path in sorted(folder.glob(pattern)):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def grade_one(path: Path, limits: Limits, chapter: str | None) -> dict:
+    """Gradescope-format results for one submission; never raises."""
+    try:
+        grade = grade_submission(path, limits, chapter)
+    except Ungradable as problem:
+        return ungradable_results(str(problem))
+    except Exception as problem:  # a grader failure on one submission must not stop the class
+        return ungradable_results(f"the grader failed on this submission ({type(problem).__name__}: {problem})")
+    results = gradescope_results(grade)
+    results["chapter"] = grade.chapter
+    return results
+
+
+def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: bool, chapter: str | None) -> int:
+    """Grade every submission under ``paths`` into ``out``; print where the gradebook is."""
+    submissions = submissions_in(paths)
+    if not submissions:
+        print("No .ipynb submissions found in " + ", ".join(str(p) for p in paths))
+        return 2
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    cache_path = out / "cache.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() and not force else {}
+    fingerprint = grader_fingerprint(limits)
+    keys = {name: hashlib.sha256(path.read_bytes() + fingerprint.encode()).hexdigest()
+            for name, path in submissions.items()}
+    todo = [name for name in submissions if force or cache.get(name, {}).get("key") != keys[name]]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+            tqdm(total=len(todo), desc="grading", unit="submission") as progress:
+        futures = {pool.submit(grade_one, submissions[name], limits, chapter): name for name in todo}
+        for future in as_completed(futures):
+            name = futures[future]
+            cache[name] = {"key": keys[name], "results": future.result()}
+            progress.update()
+    rows = {name: cache[name]["results"] for name in submissions}
+    for name, results in rows.items():
+        target = out / "results" / f"{name.replace('/', '__')}.json"
+        target.write_text(json.dumps(results, indent=1))
+    write_gradebook(rows, out / "gradebook.csv")
+    cache_path.write_text(json.dumps({name: cache[name] for name in submissions}, indent=1))
+    skipped = len(submissions) - len(todo)
+    print(f"Graded {len(todo)} submission(s), {skipped} unchanged and skipped; gradebook: {out / 'gradebook.csv'}")
+    return 0
+
+
+def write_gradebook(rows: dict[str, dict], path: Path) -> None:
+    """One row per submission, one column per exercise, then the total and any note."""
+    in_order = dict.fromkeys(test["name"] for _, results in sorted(rows.items()) for test in results["tests"])
+    exercise_ids = sorted(in_order, key=lambda exercise_id: exercise_id.split(".")[0])  # chapter, then notebook order
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["submission", "chapter", *exercise_ids, "total", "max", "note"])
+        for name, results in sorted(rows.items()):
+            scores = {test["name"]: test["score"] for test in results["tests"]}
+            note = "" if results["tests"] else results["output"]
+            writer.writerow([name, results.get("chapter", ""), *(scores.get(i, "") for i in exercise_ids),
+                             results["score"], results["max_score"], note])

@@ -1,0 +1,162 @@
+"""Grading a class: batch and gradebook, limits, determinism, Gradescope, student release."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from autograder.grade import grade_submission
+from autograder.gradescope import build_zip
+from autograder.notebooks import BOOK, solution_sources
+from autograder.release import write_solutions_edition, write_student_copy
+from autograder.run import Limits
+from conftest import CHAPTER, ROOT
+
+FULL = {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
+    with path.open() as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
+def test_a_class_is_graded_into_a_gradebook_and_unchanged_work_is_skipped(make_submission, tmp_path):
+    class_dir = tmp_path / "class"
+    (class_dir / "alice").mkdir(parents=True)
+    make_submission(solution_sources(CHAPTER), name="solved.ipynb").rename(class_dir / "alice" / "ch1.ipynb")
+    shutil.copy(BOOK / f"{CHAPTER}.ipynb", class_dir / "bob.ipynb")
+    (class_dir / "carol.ipynb").write_text("{broken")
+    out = tmp_path / "gradebook"
+
+    finished = run_cli("grade", str(class_dir), "--out", str(out), "--jobs", "2")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "Graded 3 submission(s), 0 unchanged" in finished.stdout
+    book = read_gradebook(out / "gradebook.csv")
+    assert list(book) == ["alice/ch1", "bob", "carol"]
+    assert [book["alice/ch1"][e] for e in FULL] == ["2", "2", "3"] and book["alice/ch1"]["total"] == "7"
+    assert book["bob"]["total"] == "0" and book["bob"]["max"] == "7"
+    assert book["carol"]["total"] == "0" and "not valid notebook JSON" in book["carol"]["note"]
+    assert json.loads((out / "results" / "alice__ch1.json").read_text())["score"] == 7
+
+    again = run_cli("grade", str(class_dir), "--out", str(out), "--jobs", "2")
+    assert "Graded 0 submission(s), 3 unchanged and skipped" in again.stdout
+    shutil.copy(BOOK / f"{CHAPTER}.ipynb", class_dir / "alice" / "ch1.ipynb")  # alice's work changed
+    changed = run_cli("grade", str(class_dir), "--out", str(out))
+    assert "Graded 1 submission(s), 2 unchanged" in changed.stdout
+    assert read_gradebook(out / "gradebook.csv")["alice/ch1"]["total"] == "0"
+    forced = run_cli("grade", str(class_dir), "--out", str(out), "--force", "--jobs", "2")
+    assert "Graded 3 submission(s)" in forced.stdout
+
+
+def test_grading_is_deterministic(make_submission, tmp_path):
+    sources = {**solution_sources(CHAPTER), "01.softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n"}
+    class_dir = tmp_path / "class"
+    class_dir.mkdir()
+    for copy in range(20):
+        make_submission(sources, name=f"copy{copy:02d}.ipynb").rename(class_dir / f"copy{copy:02d}.ipynb")
+    finished = run_cli("grade", str(class_dir), "--out", str(tmp_path / "out"), "--jobs", "2")
+    assert finished.returncode == 0
+    results = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "results").glob("*.json"))]
+    assert len(results) == 20
+    assert all(r["tests"] == results[0]["tests"] and r["score"] == 4 for r in results)
+
+
+def test_an_8_gb_allocation_is_stopped_with_a_clear_message(make_submission):
+    sources = {**solution_sources(CHAPTER),
+               "01.scores": "def scores(q, K):\n    big = np.ones(10**9)  # 8 GB\n    return K @ q\n"}
+    grade = grade_submission(make_submission(sources), Limits(memory_mb=2048))
+    scores = {r.id: r.score for r in grade.exercises}
+    assert scores == {"01.scores": 0, "01.attend": 2, "01.softmax": 3}
+    assert "MemoryError: Unable to allocate 7.45 GiB" in "\n".join(grade.exercises[0].feedback)
+
+
+def test_floods_of_output_are_cut_and_huge_results_refused(make_submission):
+    sources = {**solution_sources(CHAPTER),
+               "01.scores": "for _ in range(20000):\n    print('spam ' * 100)\n\n" + solution_sources(CHAPTER)["01.scores"],
+               "01.attend": "def attend(p, V):\n    return np.zeros(5_000_000)\n"}
+    grade = grade_submission(make_submission(sources), Limits(output_kb=256))
+    scores = {r.id: r.score for r in grade.exercises}
+    assert scores == {"01.scores": 2, "01.attend": 0, "01.softmax": 3}
+    assert "OutputTooLarge" in "\n".join(grade.exercises[1].feedback)
+
+
+def grading_kernels() -> set[str]:
+    return set(subprocess.run(["pgrep", "-f", "RLIMIT_DATA"], capture_output=True, text=True).stdout.split())
+
+
+def test_the_notebook_time_limit_stops_everything(make_submission):
+    before = grading_kernels()
+    sources = {**solution_sources(CHAPTER), "01.scores": "import time\ntime.sleep(300)\n"}
+    grade = grade_submission(make_submission(sources), Limits(cell_seconds=200, notebook_seconds=15))
+    assert grade.score == 0
+    assert all("15 s time limit" in "\n".join(r.feedback) for r in grade.exercises)
+    assert not grading_kernels() - before, "a grading kernel outlived its run"
+
+
+def test_a_notebook_of_another_chapter_or_too_large_is_not_graded(make_submission, tmp_path):
+    wrong = run_cli("grade", str(make_submission(solution_sources(CHAPTER))), "--chapter", "02_scores_and_softmax")
+    assert wrong.returncode == 2 and "is chapter 01_query_key_value, but the assignment is 02" in wrong.stdout
+    huge = tmp_path / "huge.ipynb"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * 2**20)
+    finished = run_cli("grade", str(huge))
+    assert finished.returncode == 2 and "more than the 20 MB limit" in finished.stdout
+
+
+def test_gradescope_zip_runs_a_submission_into_valid_results(make_submission, tmp_path):
+    archive = tmp_path / "autograder.zip"
+    names = build_zip(archive)
+    assert "setup.sh" in names and "run_autograder" in names and "autograder/golden/01_query_key_value.json" in names
+    assert not [n for n in names if n.startswith(("solutions/", "tests/"))]
+    with zipfile.ZipFile(archive) as zipped:
+        assert stat.S_IMODE(zipped.getinfo("run_autograder").external_attr >> 16) == 0o755
+        zipped.extractall(tmp_path / "source")
+    (tmp_path / "submission").mkdir()
+    make_submission(solution_sources(CHAPTER)).rename(tmp_path / "submission" / "mine.ipynb")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(tmp_path), "PYTHON": sys.executable}
+    subprocess.run(["bash", str(tmp_path / "source" / "run_autograder")], env=env, check=True, timeout=300)
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert_gradescope_format(results)
+    assert results["score"] == 7 and {t["name"]: t["score"] for t in results["tests"]} == FULL
+
+
+def assert_gradescope_format(results: dict) -> None:
+    """The fields and types of Gradescope's results.json specification."""
+    assert isinstance(results["score"], (int, float)) and isinstance(results["output"], str)
+    assert isinstance(results.get("execution_time", 0), (int, float))
+    for test in results["tests"]:
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert test["status"] in ("passed", "failed")
+
+
+def test_student_release_holds_no_secrets_and_solutions_edition_holds_them(tmp_path):
+    write_student_copy(tmp_path / "student")
+    shipped = {p.relative_to(tmp_path / "student").as_posix() for p in (tmp_path / "student").rglob("*")}
+    assert f"book/{CHAPTER}.ipynb" in shipped and "attn/selfcheck.py" in shipped
+    assert not [name for name in shipped if name.startswith(("solutions", "autograder", "tests"))]
+    refused = run_cli("release", "--student", str(tmp_path / "student"))
+    assert refused.returncode == 1 and "not empty" in refused.stdout
+
+    write_solutions_edition(tmp_path / "answers")
+    assert "return K @ q" in (tmp_path / "answers" / "book" / f"{CHAPTER}.ipynb").read_text()
+
+
+def test_benchmark_reports_seconds_per_submission_and_throughput():
+    finished = run_cli("benchmark", CHAPTER, "--repeat", "1", "--class-size", "2", "--jobs", "2")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    print(finished.stdout)
+    assert "s per submission (7/7 points)" in finished.stdout
+    assert "submissions per minute" in finished.stdout
