@@ -10,6 +10,7 @@ the result. Golden outputs, the payloads the reference solution produced, live i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from attn.grading import CHECK_MIME
 from autograder.notebooks import BOOK, CHECKS, GOLDEN, Exercise, exercises_in, read_notebook, setup_sources
 
+SEED = re.compile(r"\b(default_rng|manual_seed)\((\d+)\)")
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
 SETUP_HEADER = "# %% setup"
 PRELUDE = "from attn.grading import ModuleState, report as _check"
@@ -90,6 +92,18 @@ def parse_checks(text: str) -> tuple[str, list[Check]]:
         if match:
             checks.append(Check(match["exercise"], match["label"], "\n".join(body).strip()))
     return "\n\n".join("\n".join(body).strip() for body in setup), checks
+
+
+def vary_inputs(chapter: Chapter, student: str) -> Chapter:
+    """The chapter with every literal seed of its hidden checks shifted by a number drawn from
+    ``student``, so that each student's random hidden inputs (and expected outputs) differ."""
+    offset = int(hashlib.sha256(student.encode()).hexdigest(), 16) % 1_000_000
+
+    def shifted(source: str) -> str:
+        return SEED.sub(lambda match: f"{match[1]}({int(match[2]) + offset})", source)
+
+    checks = [Check(check.exercise, check.label, shifted(check.source)) for check in chapter.checks]
+    return Chapter(chapter.name, chapter.exercises, chapter.setup, chapter.check_setup, checks)
 
 
 def grading_notebook(

@@ -22,6 +22,10 @@ def parser() -> argparse.ArgumentParser:
                          help="several submissions: folder for gradebook.csv and the results (default: %(default)s)")
     grading.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: %(default)s)")
     grading.add_argument("--force", action="store_true", help="regrade submissions that have not changed")
+    grading.add_argument("--student", help="one submission: draw the random hidden inputs for this student id "
+                                          "(needs solutions/ to make the expected outputs)")
+    grading.add_argument("--per-student-inputs", action="store_true",
+                         help="several submissions: each submission's name draws its own random hidden inputs")
     grading.add_argument("--chapter", help="the assignment's chapter, e.g. 01_query_key_value: other notebooks are not graded")
     grading.add_argument("--cell-timeout", type=int, default=defaults.cell_seconds,
                          help="seconds one cell may run (default: %(default)s)")

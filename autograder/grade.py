@@ -8,8 +8,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.assemble import Chapter, chapter_names, grading_notebook, load_chapter, load_golden
+from autograder.assemble import Chapter, chapter_names, grading_notebook, load_chapter, load_golden, vary_inputs
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
+from autograder.release import make_golden
 from autograder.results import format_report, gradescope_results, ungradable_results
 from autograder.run import Limits, run_grading_notebook
 
@@ -56,10 +57,13 @@ def identify_chapter(exercise_ids: set[str]) -> Chapter:
     return best
 
 
-def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: str | None = None) -> Grade:
+def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: str | None = None,
+                     student: str | None = None) -> Grade:
     """Grade one submission; raise :class:`Ungradable` when it is not a gradable notebook.
 
     With ``expected_chapter``, a notebook of another chapter is not graded (a wrong upload).
+    With ``student``, the random hidden inputs are drawn for that student, and the expected
+    outputs made from the reference solutions on the spot (this needs ``solutions/``).
 
     All exercises run in one kernel. When an exercise kills the kernel or times out, the
     exercises after it are graded again in a fresh kernel, so one cannot cost another.
@@ -70,7 +74,11 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     if expected_chapter and chapter.name != expected_chapter:
         raise Ungradable(f"this notebook is chapter {chapter.name}, but the assignment is {expected_chapter}: "
                          "submit the right notebook")
-    golden = load_golden(chapter.name)
+    if student is None:
+        golden = load_golden(chapter.name)
+    else:
+        chapter = vary_inputs(chapter, student)
+        golden = make_golden(chapter)
     results: dict[str, ExerciseResult] = {}
     pending = [exercise.id for exercise in chapter.exercises]
     while pending:
@@ -126,10 +134,11 @@ def main(args: argparse.Namespace) -> int:
     if len(paths) > 1 or paths[0].is_dir():
         from autograder.gradebook import grade_class
 
-        return grade_class(paths, Path(args.out), limits_from(args), args.jobs, args.force, args.chapter)
+        return grade_class(paths, Path(args.out), limits_from(args), args.jobs, args.force, args.chapter,
+                           args.per_student_inputs)
     args.submission = paths[0]
     try:
-        grade = grade_submission(args.submission, limits_from(args), args.chapter)
+        grade = grade_submission(args.submission, limits_from(args), args.chapter, args.student)
     except Ungradable as problem:
         print(f"Cannot grade {args.submission}: {problem}")
         if args.results:

@@ -44,10 +44,10 @@ def grader_fingerprint(limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def grade_one(path: Path, limits: Limits, chapter: str | None) -> dict:
+def grade_one(path: Path, limits: Limits, chapter: str | None, student: str | None) -> dict:
     """Gradescope-format results for one submission; never raises."""
     try:
-        grade = grade_submission(path, limits, chapter)
+        grade = grade_submission(path, limits, chapter, student)
     except Ungradable as problem:
         return ungradable_results(str(problem))
     except Exception as problem:  # a grader failure on one submission must not stop the class
@@ -57,8 +57,11 @@ def grade_one(path: Path, limits: Limits, chapter: str | None) -> dict:
     return results
 
 
-def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: bool, chapter: str | None) -> int:
-    """Grade every submission under ``paths`` into ``out``; print where the gradebook is."""
+def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: bool, chapter: str | None,
+                per_student_inputs: bool = False) -> int:
+    """Grade every submission under ``paths`` into ``out``; print where the gradebook is.
+
+    With ``per_student_inputs``, each submission's name draws its own random hidden inputs."""
     submissions = submissions_in(paths)
     if not submissions:
         print("No .ipynb submissions found in " + ", ".join(str(p) for p in paths))
@@ -66,13 +69,14 @@ def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: 
     (out / "results").mkdir(parents=True, exist_ok=True)
     cache_path = out / "cache.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() and not force else {}
-    fingerprint = grader_fingerprint(limits)
+    fingerprint = grader_fingerprint(limits) + str(per_student_inputs)
     keys = {name: hashlib.sha256(path.read_bytes() + fingerprint.encode()).hexdigest()
             for name, path in submissions.items()}
     todo = [name for name in submissions if force or cache.get(name, {}).get("key") != keys[name]]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(todo), desc="grading", unit="submission") as progress:
-        futures = {pool.submit(grade_one, submissions[name], limits, chapter): name for name in todo}
+        futures = {pool.submit(grade_one, submissions[name], limits, chapter, name if per_student_inputs else None): name
+                   for name in todo}
         for future in as_completed(futures):
             name = futures[future]
             cache[name] = {"key": keys[name], "results": future.result()}

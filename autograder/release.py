@@ -17,9 +17,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assemble import grading_notebook, load_chapter, save_golden
+from autograder.assemble import Chapter, grading_notebook, load_chapter, save_golden
 from autograder.notebooks import (BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
-                                  read_notebook, source_of, stub_solution, tags_of, write_notebook)
+                                  read_notebook, solution_sources, source_of, stub_solution, tags_of,
+                                  write_notebook)
 from autograder.run import Limits, run_grading_notebook
 
 GOLDEN_LIMITS = Limits(cell_seconds=300, notebook_seconds=1800)
@@ -78,11 +79,10 @@ def holds_work(path: Path) -> bool:
     return False
 
 
-def make_golden(name: str) -> dict[str, list[dict]]:
-    """Run the hidden checks on the reference solutions and return their outputs."""
-    chapter = load_chapter(name)
-    solution = read_notebook(SOLUTIONS / f"{name}.ipynb")
-    sources = {exercise_of(cell).id: source_of(cell) for cell in solution.cells if exercise_of(cell)}
+def make_golden(chapter: Chapter) -> dict[str, list[dict]]:
+    """Run the chapter's hidden checks on the reference solutions and return their outputs."""
+    name = chapter.name
+    sources = solution_sources(name)
     ids = [exercise.id for exercise in chapter.exercises]
     records = run_grading_notebook(grading_notebook(chapter, sources, None, ids), GOLDEN_LIMITS)
     golden = {}
@@ -171,6 +171,6 @@ def main(args: argparse.Namespace) -> int:
         write_notebook(learner_notebook(read_notebook(solution_path)), target)
         print(f"wrote {target.relative_to(BOOK.parent)}")
     for solution_path in solution_paths:
-        save_golden(solution_path.stem, make_golden(solution_path.stem))
+        save_golden(solution_path.stem, make_golden(load_chapter(solution_path.stem)))
         print(f"wrote golden outputs for {solution_path.stem}")
     return 0

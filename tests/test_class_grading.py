@@ -12,6 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from autograder.assemble import load_chapter, vary_inputs
 from autograder.grade import grade_submission
 from autograder.gradescope import build_zip
 from autograder.notebooks import BOOK, solution_sources
@@ -160,3 +161,16 @@ def test_benchmark_reports_seconds_per_submission_and_throughput():
     print(finished.stdout)
     assert "s per submission (7/7 points)" in finished.stdout
     assert "submissions per minute" in finished.stdout
+
+
+def test_random_hidden_inputs_can_differ_per_student(make_submission):
+    chapter = load_chapter(CHAPTER)
+    alice, bob = vary_inputs(chapter, "alice"), vary_inputs(chapter, "bob")
+    assert "default_rng(1001)" in chapter.checks[0].source
+    assert len({chapter.checks[0].source, alice.checks[0].source, bob.checks[0].source}) == 3
+    assert vary_inputs(chapter, "alice").checks == alice.checks  # the same student, the same inputs
+    solved = make_submission(solution_sources(CHAPTER))
+    assert grade_submission(solved, student="alice").score == 7
+    wrong = make_submission({**solution_sources(CHAPTER), "01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"},
+                            name="wrong.ipynb")
+    assert {r.id: r.score for r in grade_submission(wrong, student="bob").exercises}["01.scores"] == 0
