@@ -1,0 +1,30 @@
+"""Sphinx extension: pages load without errors in the browser's console.
+
+- Jupyter Book 1 registers some inline scripts twice (sphinx-thebe's ``const THEBE_JS_URL``,
+  which then throws "has already been declared"); every script is kept once, in its first place.
+- With no colour mode set, the theme logs "Got invalid theme mode" on a reader's first visit;
+  the theme's template reads ``default_mode``, which no theme option sets, so it is set here:
+  light, as the figures are drawn on white.
+- The favicon, without which browsers log a 404 for ``/favicon.ico``, is set in ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+
+
+def clean_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+    """``html-page-context`` handler: a light colour mode, and each script once, in its first place."""
+    context["default_mode"] = "light"
+    seen, scripts = set(), []
+    for script in context.get("script_files", []):
+        key = (script.filename or "", script.priority, *sorted(script.attributes.items()))  # inline: None or ""
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", clean_page, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
