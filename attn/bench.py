@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attn.encoder import Attention
-from attn.flash import merged_blockwise_attention, naive_attention, pick_device, synchronize, timed_runs
+from attn.flash import merged_blockwise_attention, naive_attention, pick_device, timed_runs
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "book" / "results"
 METHODS = ("naive", "blockwise", "sdpa", "course_mha", "torch_mha")
