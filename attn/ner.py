@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attn.bench import device_name
 from attn.bert import BertConfig, BertEncoder, load_bert, load_tokenizer
 from attn.conll import ENTITY_TYPES, LABELS, DataNotFoundError, Sentence, load_conll2003
 
@@ -474,16 +475,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_training(config: TrainConfig, data_dir: str | None, model_dir: Path, overwrite: bool, full: bool,
                  results_dir: Path | None, threads: int) -> dict:
     """Fine-tune, evaluate on valid and test, save the model (and, in full mode, the results)."""
@@ -538,7 +529,7 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
         "valid": {key: results["valid"][key] for key in ("precision", "recall", "f1")},
         "train_seconds": round(train_seconds, 1),
         "epochs": config.epochs,
-        "device": f"cpu ({cpu_name()})",
+        "device": f"cpu ({device_name(torch.device('cpu'))})",
         "threads": threads,
         "model": MODEL_NAME,
         "casing_features": config.casing,
