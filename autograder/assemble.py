@@ -59,6 +59,16 @@ def chapter_names() -> list[str]:
     return sorted(path.stem for path in CHECKS.glob("*.py") if (BOOK / f"{path.stem}.ipynb").exists())
 
 
+def resolve_chapter(name: str, known: list[str] | None = None) -> str:
+    """The chapter ``name`` means, by its full name or its number (``01``); ``known`` defaults to
+    :func:`chapter_names`. Raise ValueError listing the chapters when there is none."""
+    known = chapter_names() if known is None else known
+    for chapter in known:
+        if name in (chapter, chapter.split("_")[0]):
+            return chapter
+    raise ValueError(f"no chapter {name!r}: give one of {', '.join(known)} (or its number, e.g. 01)")
+
+
 def load_chapter(name: str) -> Chapter:
     """Read a chapter's exercises and setup cells from ``book/`` and its hidden checks."""
     notebook = read_notebook(BOOK / f"{name}.ipynb")

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.assemble import chapter_names
+from autograder.assemble import chapter_names, resolve_chapter
 from autograder.gradebook import grade_class
 from autograder.grade import grade_submission
 from autograder.notebooks import solution_sources, write_submission
@@ -22,7 +22,7 @@ from autograder.run import Limits
 
 
 def main(args: argparse.Namespace) -> int:
-    chapters = args.chapters or chapter_names()
+    chapters = [resolve_chapter(name) for name in args.chapters] or chapter_names()
     print(f"CPU threads available: {os.cpu_count()}; median of {args.repeat} gradings per chapter")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.assemble import Chapter, chapter_names, grading_notebook, load_chapter, load_golden, vary_inputs
+from autograder.assemble import (Chapter, chapter_names, grading_notebook, load_chapter, load_golden,
+                                 resolve_chapter, vary_inputs)
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
 from autograder.release import make_golden
 from autograder.results import format_report, gradescope_results, ungradable_results
@@ -131,6 +132,8 @@ def limits_from(args: argparse.Namespace) -> Limits:
 
 def main(args: argparse.Namespace) -> int:
     paths = [Path(path) for path in args.submissions]
+    if args.chapter:
+        args.chapter = resolve_chapter(args.chapter)
     if len(paths) > 1 or paths[0].is_dir():
         from autograder.gradebook import grade_class
 

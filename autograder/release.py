@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assemble import Chapter, grading_notebook, load_chapter, save_golden
+from autograder.assemble import Chapter, grading_notebook, load_chapter, resolve_chapter, save_golden
 from autograder.notebooks import (BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
                                   read_notebook, solution_sources, source_of, stub_solution, tags_of,
                                   write_notebook)
@@ -155,11 +155,8 @@ def main(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     solution_paths = sorted(SOLUTIONS.glob("*.ipynb"))
     if args.chapters:
-        unknown = set(args.chapters) - {path.stem for path in solution_paths}
-        if unknown:
-            print(f"no such chapter in solutions/: {', '.join(sorted(unknown))}")
-            return 1
-        solution_paths = [path for path in solution_paths if path.stem in args.chapters]
+        chosen = {resolve_chapter(name, [path.stem for path in solution_paths]) for name in args.chapters}
+        solution_paths = [path for path in solution_paths if path.stem in chosen]
     worked_in = [BOOK / path.name for path in solution_paths if holds_work(BOOK / path.name)]
     if worked_in and not args.force:
         names = ", ".join(str(path.relative_to(BOOK.parent)) for path in worked_in)

@@ -97,6 +97,16 @@ def scores(q, K):
     assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
 
 
+def test_patching_torch_classes_in_one_exercise_does_not_change_another(make_submission):
+    chapter = "04_masks"
+    attack = solution_sources(chapter)["04.padding_mask"] + """
+torch.Tensor.__matmul__ = lambda self, other: torch.zeros(())   # defined on torch.Tensor itself
+torch.Tensor.masked_fill = lambda self, mask, value: self       # inherited from torch._C.TensorBase
+"""
+    grade = grade_submission(make_submission({**solution_sources(chapter), "04.padding_mask": attack}, chapter))
+    assert grade.score == grade.max_score, [result.feedback for result in grade.exercises]
+
+
 def test_edited_metadata_deleted_and_copied_cells(make_submission, tmp_path):
     path = make_submission(solution_sources(CHAPTER))
     notebook = json.loads(path.read_text())

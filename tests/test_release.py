@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from autograder.assemble import chapter_names, load_chapter, load_golden
+from autograder.assemble import chapter_names, load_chapter, load_golden, resolve_chapter
 from autograder.notebooks import (BOOK, SOLUTIONS, ContractError, exercise_of, exercises_in, read_notebook,
                                   source_of, stub_solution)
 from autograder.release import learner_notebook, stale_learner_notebooks
@@ -29,6 +29,14 @@ def test_every_solution_has_a_learner_notebook_and_hidden_checks():
         assert len(chapter.exercises) >= 3
         assert all(exercise.id.startswith(name[:2] + ".") for exercise in chapter.exercises)
         assert set(load_golden(name)) == {check.key for check in chapter.checks}
+
+
+def test_chapters_are_named_in_full_or_by_number():
+    assert resolve_chapter("01") == resolve_chapter("01_query_key_value") == "01_query_key_value"
+    finished = subprocess.run([sys.executable, "-m", "autograder", "benchmark", "1"], cwd=ROOT,
+                              capture_output=True, text=True)
+    assert finished.returncode == 1
+    assert finished.stdout.startswith("error: no chapter '1': give one of 01_query_key_value, ")
 
 
 def test_no_reference_solution_appears_in_book():
