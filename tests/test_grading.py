@@ -100,11 +100,13 @@ def scores(q, K):
 def test_patching_torch_classes_in_one_exercise_does_not_change_another(make_submission):
     chapter = "04_masks"
     attack = solution_sources(chapter)["04.padding_mask"] + """
-torch.Tensor.__matmul__ = lambda self, other: torch.zeros(())   # defined on torch.Tensor itself
-torch.Tensor.masked_fill = lambda self, mask, value: self       # inherited from torch._C.TensorBase
+torch.Tensor.detach = lambda self: torch.zeros(())          # defined on torch.Tensor; reporting a result calls it
+torch.Tensor.__matmul__ = lambda self, other: torch.zeros(())   # inherited from torch._C.TensorBase
+torch.Tensor.masked_fill = lambda self, mask, value: self       # inherited too
 """
     grade = grade_submission(make_submission({**solution_sources(chapter), "04.padding_mask": attack}, chapter))
-    assert grade.score == grade.max_score, [result.feedback for result in grade.exercises]
+    assert scores_of(grade) == {"04.padding_mask": 0, "04.causal_mask": 2, "04.masked_softmax": 3,
+                                "04.masked_attention": 3}, [result.feedback for result in grade.exercises]
 
 
 def test_edited_metadata_deleted_and_copied_cells(make_submission, tmp_path):
