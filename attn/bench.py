@@ -162,7 +162,8 @@ def run_benchmark(quick: bool = False, threads: int | None = None, device: torch
     mha_shape = mha_shape or MHA_SHAPE
     repeats = repeats or (3 if quick else 7)
     warmup = 1 if quick else 2
-    log(f"attention benchmark on {device.type} ({device_name(device)}), {threads} threads, "
+    name = device_name(device)
+    log(f"attention benchmark on {device.type} ({name}), {threads} threads, "
         f"float32, median of {repeats} runs")
     with torch.inference_mode():
         rows = time_grid(sizes, batch, heads, d, device, repeats, warmup, log)
@@ -173,7 +174,7 @@ def run_benchmark(quick: bool = False, threads: int | None = None, device: torch
         "command": command,
         "quick": quick,
         "device": device.type,
-        "device_name": device_name(device),
+        "device_name": name,
         "threads": threads,
         "torch": torch.__version__,
         "dtype": "float32",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -66,7 +66,7 @@ class BertConfig:
         return cls.from_dict(json.loads((Path(checkpoint) / "config.json").read_text()))
 
     def to_dict(self) -> dict:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return asdict(self)
 
 
 class BertEmbeddings(nn.Module):

@@ -5,8 +5,9 @@ NER tag), a blank line between sentences and ``-DOCSTART-`` lines between docume
 Tags are returned in the IOB2 scheme (every entity starts with ``B-``); files in the
 original IOB1 scheme are converted on reading.
 
-Where the data comes from, in order: the ``data_dir`` argument, then the environment
-variable ``CONLL2003_DIR``. The corpus is not redistributable, so the course never ships it.
+Where the data comes from: the ``data_dir`` argument when one is given, otherwise the
+environment variable ``CONLL2003_DIR``. The corpus is not redistributable, so the course
+never ships it.
 """
 
 from __future__ import annotations

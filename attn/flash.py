@@ -9,7 +9,7 @@
   running maximum and a running sum.
 - ``peak_memory_mib`` and ``score_matrix_mib``: what attention costs in memory, measured and
   computed from shapes.
-- ``median_seconds``: the median wall time of repeated calls.
+- ``timed_runs``: the wall times of repeated calls, after warm-up calls.
 
 Masks follow the course's convention: ``causal=True`` lets query i attend to key j when
 j <= i (the top-left aligned ``torch.ones(n, m).tril()``, as ``is_causal=True`` in PyTorch).
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 import subprocess
 import sys
 import time
@@ -44,11 +43,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-def median_seconds(function: Callable[[], object], device: torch.device, repeats: int = 7, warmup: int = 2) -> float:
-    """Median wall time of ``repeats`` calls of ``function`` after ``warmup`` untimed calls."""
-    return statistics.median(timed_runs(function, device, repeats, warmup))
 
 
 def timed_runs(function: Callable[[], object], device: torch.device, repeats: int = 7, warmup: int = 2) -> list[float]:
@@ -176,7 +170,8 @@ def peak_memory_mib(method: str, sizes: Sequence[int], heads: int = 1, d: int = 
 
     ``method`` is ``"naive"`` (materialises the scores) or ``"sdpa"``
     (``torch.nn.functional.scaled_dot_product_attention``). On CUDA it reads
-    ``torch.cuda.max_memory_allocated`` around the call. On the CPU, Python's ``tracemalloc``
+    ``torch.cuda.max_memory_allocated`` around the call. On any other device (the CPU, and MPS,
+    which it measures on the CPU instead), Python's ``tracemalloc``
     cannot see torch's allocations, so it runs the calls in a fresh Python process and reports
     how far the process's peak resident memory rose above its resident memory before each call.
     On Linux the peak (``VmHWM`` in ``/proc/self/status``) is reset before each call through

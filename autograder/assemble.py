@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from attn.grading import CHECK_MIME
-from autograder.notebooks import BOOK, CHECKS, GOLDEN, Exercise, exercises_in, read_notebook, setup_sources
+from autograder.notebooks import (BOOK, CHECKS, GOLDEN, ContractError, Exercise, UsageError, exercises_in,
+                                  read_notebook, setup_sources)
 
 SEED = re.compile(r"\b(default_rng|manual_seed)\((\d+)\)")
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
@@ -61,12 +62,12 @@ def chapter_names() -> list[str]:
 
 def resolve_chapter(name: str, known: list[str] | None = None) -> str:
     """The chapter ``name`` means, by its full name or its number (``01``); ``known`` defaults to
-    :func:`chapter_names`. Raise ValueError listing the chapters when there is none."""
+    :func:`chapter_names`. Raise UsageError listing the chapters when there is none."""
     known = chapter_names() if known is None else known
     for chapter in known:
         if name in (chapter, chapter.split("_")[0]):
             return chapter
-    raise ValueError(f"no chapter {name!r}: give one of {', '.join(known)} (or its number, e.g. 01)")
+    raise UsageError(f"no chapter {name!r}: give one of {', '.join(known)} (or its number, e.g. 01)")
 
 
 def load_chapter(name: str) -> Chapter:
@@ -77,13 +78,13 @@ def load_chapter(name: str) -> Chapter:
     ids = {exercise.id for exercise in chapter.exercises}
     for check in checks:
         if check.exercise not in ids:
-            raise ValueError(f"{name}: a hidden check names unknown exercise {check.exercise}")
+            raise ContractError(f"{name}: a hidden check names unknown exercise {check.exercise}")
     for exercise_id in ids:
         labels = [check.label for check in chapter.checks_for(exercise_id)]
         if not labels:
-            raise ValueError(f"{name}: exercise {exercise_id} has no hidden checks")
+            raise ContractError(f"{name}: exercise {exercise_id} has no hidden checks")
         if len(labels) != len(set(labels)):
-            raise ValueError(f"{name}: exercise {exercise_id} has two checks with the same label")
+            raise ContractError(f"{name}: exercise {exercise_id} has two checks with the same label")
     return chapter
 
 
@@ -112,8 +113,7 @@ def vary_inputs(chapter: Chapter, student: str) -> Chapter:
     def shifted(source: str) -> str:
         return SEED.sub(lambda match: f"{match[1]}({int(match[2]) + offset})", source)
 
-    checks = [Check(check.exercise, check.label, shifted(check.source)) for check in chapter.checks]
-    return Chapter(chapter.name, chapter.exercises, chapter.setup, chapter.check_setup, checks)
+    return replace(chapter, checks=[replace(check, source=shifted(check.source)) for check in chapter.checks])
 
 
 def grading_notebook(
@@ -158,7 +158,7 @@ def _cell(source: str, **grader: str) -> nbformat.NotebookNode:
 def load_golden(name: str) -> dict[str, list[dict]]:
     path = GOLDEN / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no golden outputs for {name}: run `python -m autograder release`")
+        raise ContractError(f"no golden outputs for {name}: run `python -m autograder release`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

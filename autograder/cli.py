@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from autograder import benchmark, grade, gradescope, release
-from autograder.notebooks import ContractError
+from autograder.notebooks import ContractError, UsageError
 from autograder.run import Limits
 
 
@@ -67,6 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ContractError, ValueError, FileNotFoundError) as problem:
+    except (ContractError, UsageError) as problem:
         print(f"error: {problem}")
         return 1

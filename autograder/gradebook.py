@@ -1,7 +1,7 @@
 """Grade a whole class: many submissions in parallel, into a gradebook CSV and one results file each.
 
-A submission whose content, chapter checks and limits are unchanged since the last run is not
-graded again (its row comes from ``cache.json``), unless ``--force``. One submission that
+A submission whose content, and everything that decides its grade, is unchanged since the last
+run is not graded again (its row comes from ``cache.json``), unless ``--force``. One submission that
 cannot be graded gets a row with score 0 and the reason; it never stops the batch.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.grade import grade_submission
-from autograder.notebooks import BOOK, CHECKS, GOLDEN, Ungradable
+from autograder.notebooks import BOOK, CHECKS, GOLDEN, ROOT, SOLUTIONS, Ungradable
 from autograder.results import gradescope_results, ungradable_results
 from autograder.run import Limits
 
@@ -35,10 +35,17 @@ def submissions_in(paths: list[Path]) -> dict[str, Path]:
     return found
 
 
-def grader_fingerprint(limits: Limits) -> str:
-    """Changes whenever anything that decides a grade changes: checks, golden outputs, chapters, limits."""
-    digest = hashlib.sha256(json.dumps(asdict(limits)).encode())
-    for folder, pattern in ((CHECKS, "*.py"), (GOLDEN, "*.json"), (BOOK, "*.ipynb")):
+def grader_fingerprint(limits: Limits, chapter: str | None, per_student_inputs: bool) -> str:
+    """Changes whenever anything that decides a grade changes: the options, the grader's code and
+    the course package (which compares results), the checks, golden outputs and chapters, and,
+    with per-student inputs, the reference solutions that the expected outputs are made from."""
+    options = {"limits": asdict(limits), "chapter": chapter, "per_student_inputs": per_student_inputs}
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    sources = [(ROOT / "autograder", "*.py"), (ROOT / "attn", "*.py"), (CHECKS, "*.py"), (GOLDEN, "*.json"),
+               (BOOK, "*.ipynb")]
+    if per_student_inputs:
+        sources.append((SOLUTIONS, "*.ipynb"))
+    for folder, pattern in sources:
         for path in sorted(folder.glob(pattern)):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
@@ -69,7 +76,7 @@ def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: 
     (out / "results").mkdir(parents=True, exist_ok=True)
     cache_path = out / "cache.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() and not force else {}
-    fingerprint = grader_fingerprint(limits) + str(per_student_inputs)
+    fingerprint = grader_fingerprint(limits, chapter, per_student_inputs)
     keys = {name: hashlib.sha256(path.read_bytes() + fingerprint.encode()).hexdigest()
             for name, path in submissions.items()}
     todo = [name for name in submissions if force or cache.get(name, {}).get("key") != keys[name]]

@@ -34,7 +34,7 @@ cd "$root/source"
 submission=$(find "$root/submission" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | head -n 1)
 mkdir -p "$root/results"
 if [ -z "$submission" ]; then
-  echo '{"score": 0, "output": "Not graded: no .ipynb file was submitted.", "tests": []}' > "$root/results/results.json"
+  echo '{"score": 0, "max_score": 0, "output": "Not graded: no .ipynb file was submitted.", "tests": []}' > "$root/results/results.json"
   exit 0
 fi
 "$python" -m autograder grade "$submission" --results "$root/results/results.json"

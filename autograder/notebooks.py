@@ -35,7 +35,12 @@ class Ungradable(Exception):
 
 
 class ContractError(Exception):
-    """An instructor notebook that breaks the exercise contract."""
+    """Course material that breaks the exercise contract: an instructor notebook, hidden checks
+    that do not match it, or golden outputs not yet made."""
+
+
+class UsageError(Exception):
+    """A command-line choice that names nothing there is (a chapter that does not exist)."""
 
 
 @dataclass(frozen=True)
@@ -125,14 +130,23 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """A notebook's file content, written the way Jupyter does, so saved and generated files diff cleanly."""
+    return nbformat.writes(notebook) + "\n"
+
+
 def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Write a notebook the way Jupyter does, so saved files and generated files diff cleanly."""
-    path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    """Write ``notebook`` to ``path`` as :func:`notebook_text`."""
+    path.write_text(notebook_text(notebook), encoding="utf-8")
 
 
 def solution_sources(chapter: str) -> dict[str, str]:
     """Exercise id -> reference solution source, from the instructor notebook."""
-    notebook = read_notebook(SOLUTIONS / f"{chapter}.ipynb")
+    path = SOLUTIONS / f"{chapter}.ipynb"
+    if not path.exists():
+        raise ContractError(f"{path} is missing: making expected outputs (for release, per-student inputs "
+                            "or the benchmark) needs the instructor's copy of the course")
+    notebook = read_notebook(path)
     return {exercise_of(cell).id: source_of(cell) for cell in notebook.cells if exercise_of(cell)}
 
 

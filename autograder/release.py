@@ -19,7 +19,7 @@ import nbformat
 
 from autograder.assemble import Chapter, grading_notebook, load_chapter, resolve_chapter, save_golden
 from autograder.notebooks import (BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
-                                  read_notebook, solution_sources, source_of, stub_solution, tags_of,
+                                  notebook_text, read_notebook, solution_sources, source_of, stub_solution, tags_of,
                                   write_notebook)
 from autograder.run import Limits, run_grading_notebook
 
@@ -60,7 +60,7 @@ def stale_learner_notebooks() -> list[Path]:
     stale = []
     for solution_path in sorted(SOLUTIONS.glob("*.ipynb")):
         target = BOOK / solution_path.name
-        expected = nbformat.writes(learner_notebook(read_notebook(solution_path))) + "\n"
+        expected = notebook_text(learner_notebook(read_notebook(solution_path)))
         if not target.exists() or target.read_text(encoding="utf-8") != expected:
             stale.append(target)
     return stale
@@ -119,13 +119,17 @@ def write_solutions_edition(target: Path) -> None:
         write_notebook(notebook, target / "book" / solution_path.name)
 
 
+def site_build_command(tree: Path) -> list[str]:
+    """``jupyter-book build`` of the course in ``tree``, from this environment, warnings as errors."""
+    return [str(Path(sys.executable).parent / "jupyter-book"), "build", str(tree), "-W", "-n", "--keep-going"]
+
+
 def build_solutions_site(target: Path) -> None:
     """Build the solutions edition of the website into ``target`` (for after the deadline)."""
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "course"
         write_solutions_edition(tree)
-        jupyter_book = Path(sys.executable).parent / "jupyter-book"
-        subprocess.run([str(jupyter_book), "build", str(tree), "-W", "-n", "--keep-going"], check=True)
+        subprocess.run(site_build_command(tree), check=True)
         shutil.copytree(tree / "_build" / "html", target)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,35 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the autograder runs from the repository root, uninstalled
+sys.path.append(str(ROOT / "book" / "_ext"))  # the book's own extensions, e.g. course_pages
 
+from autograder.assemble import load_chapter  # noqa: E402
 from autograder.notebooks import (BEGIN, END, SOLUTIONS, read_notebook, source_of,  # noqa: E402
                                   write_submission)
+from autograder.release import site_build_command  # noqa: E402
 
 CHAPTER = "01_query_key_value"
 HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+def points_of(chapter: str) -> dict[str, int]:
+    """The points of each exercise of ``chapter``, in notebook order."""
+    return {exercise.id: exercise.points for exercise in load_chapter(chapter).exercises}
+
+
+POINTS = points_of(CHAPTER)  # chapter 1: {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
+
+
+def scores_of(grade) -> dict[str, int]:
+    """The score of each exercise of a graded submission."""
+    return {result.id: result.score for result in grade.exercises}
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m autograder ARGS`` from the repository root, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def code_text(text: str) -> str:
@@ -23,9 +47,11 @@ def code_text(text: str) -> str:
     return " ".join(" ".join(line.split("#")[0].split()) for line in text.splitlines()).strip()
 
 
-def solution_snippets() -> set[str]:
+@functools.cache
+def solution_snippets() -> frozenset[str]:
     """What would give a solution away: each two consecutive code lines of a solution region,
-    or the line itself when the region has one line (comments and layout ignored)."""
+    or the line itself when the region has one line (comments and layout ignored).
+    Read once per test run: the tests call it for every file or page they inspect."""
     snippets = set()
     for path in SOLUTIONS.glob("*.ipynb"):
         for cell in read_notebook(path).cells:
@@ -39,7 +65,7 @@ def solution_snippets() -> set[str]:
                     region = None
                 elif region is not None and code_text(line):
                     region.append(code_text(line))
-    return snippets
+    return frozenset(snippets)
 
 
 def leaked_snippets(text: str) -> list[str]:
@@ -52,9 +78,7 @@ def leaked_snippets(text: str) -> list[str]:
 @pytest.fixture(scope="session")
 def site() -> Path:
     """Build the website once per test run, with warnings as errors; return its HTML folder."""
-    finished = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    finished = subprocess.run(site_build_command(ROOT), cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
     return HTML
 

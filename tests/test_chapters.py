@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from autograder.assemble import chapter_names, load_chapter
+from autograder.assemble import chapter_names
 from autograder.grade import grade_submission
 from autograder.notebooks import BOOK, solution_sources
-from conftest import ROOT
+from conftest import ROOT, points_of, scores_of
 
 CHAPTERS = chapter_names()
 
@@ -22,14 +22,6 @@ def variants(chapter: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.EQUIVALENT, module.WRONG
-
-
-def scores_of(grade) -> dict[str, int]:
-    return {result.id: result.score for result in grade.exercises}
-
-
-def points_of(chapter: str) -> dict[str, int]:
-    return {exercise.id: exercise.points for exercise in load_chapter(chapter).exercises}
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -13,20 +13,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+from autograder import gradebook
 from autograder.assemble import load_chapter, vary_inputs
 from autograder.grade import grade_submission
+from autograder.gradebook import grader_fingerprint
 from autograder.gradescope import build_zip
 from autograder.notebooks import BOOK, solution_sources
 from autograder.release import write_solutions_edition, write_student_copy
 from autograder.run import Limits
-from conftest import CHAPTER, ROOT
-
-FULL = {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env=env)
+from conftest import CHAPTER, POINTS, run_cli, scores_of
 
 
 def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
@@ -47,7 +42,7 @@ def test_a_class_is_graded_into_a_gradebook_and_unchanged_work_is_skipped(make_s
     assert "Graded 3 submission(s), 0 unchanged" in finished.stdout
     book = read_gradebook(out / "gradebook.csv")
     assert list(book) == ["alice/ch1", "bob", "carol"]
-    assert [book["alice/ch1"][e] for e in FULL] == ["2", "2", "3"] and book["alice/ch1"]["total"] == "7"
+    assert [book["alice/ch1"][e] for e in POINTS] == ["2", "2", "3"] and book["alice/ch1"]["total"] == "7"
     assert book["bob"]["total"] == "0" and book["bob"]["max"] == "7"
     assert book["carol"]["total"] == "0" and "not valid notebook JSON" in book["carol"]["note"]
     assert json.loads((out / "results" / "alice__ch1.json").read_text())["score"] == 7
@@ -60,6 +55,22 @@ def test_a_class_is_graded_into_a_gradebook_and_unchanged_work_is_skipped(make_s
     assert read_gradebook(out / "gradebook.csv")["alice/ch1"]["total"] == "0"
     forced = run_cli("grade", str(class_dir), "--out", str(out), "--force", "--jobs", "2")
     assert "Graded 3 submission(s)" in forced.stdout
+
+
+def test_the_cache_key_changes_with_every_option_and_the_grader_code(tmp_path, monkeypatch):
+    limits = Limits()
+    key = grader_fingerprint(limits, None, False)
+    assert key == grader_fingerprint(limits, None, False)
+    others = {grader_fingerprint(Limits(cell_seconds=5), None, False), grader_fingerprint(limits, CHAPTER, False),
+              grader_fingerprint(limits, None, True)}
+    assert len(others) == 3 and key not in others
+    for package in ("attn", "autograder"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "payload.py").write_text("TOLERANCE = 1e-4\n")
+    monkeypatch.setattr(gradebook, "ROOT", tmp_path)
+    before = grader_fingerprint(limits, None, False)
+    (tmp_path / "attn" / "payload.py").write_text("TOLERANCE = 1e-2\n")
+    assert grader_fingerprint(limits, None, False) != before
 
 
 def test_grading_is_deterministic(make_submission, tmp_path):
@@ -79,8 +90,7 @@ def test_an_8_gb_allocation_is_stopped_with_a_clear_message(make_submission):
     sources = {**solution_sources(CHAPTER),
                "01.scores": "def scores(q, K):\n    big = np.ones(10**9)  # 8 GB\n    return K @ q\n"}
     grade = grade_submission(make_submission(sources), Limits(memory_mb=2048))
-    scores = {r.id: r.score for r in grade.exercises}
-    assert scores == {"01.scores": 0, "01.attend": 2, "01.softmax": 3}
+    assert scores_of(grade) == {"01.scores": 0, "01.attend": 2, "01.softmax": 3}
     assert "MemoryError: Unable to allocate 7.45 GiB" in "\n".join(grade.exercises[0].feedback)
 
 
@@ -89,8 +99,7 @@ def test_floods_of_output_are_cut_and_huge_results_refused(make_submission):
                "01.scores": "for _ in range(20000):\n    print('spam ' * 100)\n\n" + solution_sources(CHAPTER)["01.scores"],
                "01.attend": "def attend(p, V):\n    return np.zeros(5_000_000)\n"}
     grade = grade_submission(make_submission(sources), Limits(output_kb=256))
-    scores = {r.id: r.score for r in grade.exercises}
-    assert scores == {"01.scores": 2, "01.attend": 0, "01.softmax": 3}
+    assert scores_of(grade) == {"01.scores": 2, "01.attend": 0, "01.softmax": 3}
     assert "OutputTooLarge" in "\n".join(grade.exercises[1].feedback)
 
 
@@ -131,7 +140,7 @@ def test_gradescope_zip_runs_a_submission_into_valid_results(make_submission, tm
     subprocess.run(["bash", str(tmp_path / "source" / "run_autograder")], env=env, check=True, timeout=300)
     results = json.loads((tmp_path / "results" / "results.json").read_text())
     assert_gradescope_format(results)
-    assert results["score"] == 7 and {t["name"]: t["score"] for t in results["tests"]} == FULL
+    assert results["score"] == 7 and {t["name"]: t["score"] for t in results["tests"]} == POINTS
 
 
 def assert_gradescope_format(results: dict) -> None:
@@ -175,4 +184,4 @@ def test_random_hidden_inputs_can_differ_per_student(make_submission):
     assert grade_submission(solved, student="alice").score == 7
     wrong = make_submission({**solution_sources(CHAPTER), "01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"},
                             name="wrong.ipynb")
-    assert {r.id: r.score for r in grade_submission(wrong, student="bob").exercises}["01.scores"] == 0
+    assert scores_of(grade_submission(wrong, student="bob"))["01.scores"] == 0

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from autograder.grade import grade_submission
 from autograder.notebooks import solution_sources
 from autograder.run import Limits
-from conftest import CHAPTER, ROOT
+from conftest import CHAPTER, POINTS, run_cli, scores_of
 
-POINTS = {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
 FULL = sum(POINTS.values())
-
-
-def scores_of(grade) -> dict[str, int]:
-    return {result.id: result.score for result in grade.exercises}
 
 
 def feedback_of(grade, exercise_id: str) -> str:
@@ -142,11 +135,6 @@ def scores(q, K):
 '''
     grade = grade_submission(make_submission(with_solutions({"01.scores": probe})))
     assert scores_of(grade)["01.scores"] == 2, feedback_of(grade, "01.scores")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_cli_writes_gradescope_results(make_submission, tmp_path):

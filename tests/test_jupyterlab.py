@@ -25,10 +25,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser
 
-from conftest import ROOT
-
-CHAPTER = "01_query_key_value"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+from conftest import CHAPTER, ROOT, SCREENSHOTS
 LAB_SETTINGS = {
     # no requests for news or updates: the tests run offline
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},

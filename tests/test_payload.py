@@ -53,6 +53,12 @@ def test_torch_tensors_keep_their_dtype():
     assert payload["library"] == "torch" and payload["dtype"] == "bfloat16" and payload["shape"] == [2, 3]
 
 
+def test_tensor_subclasses_are_tensors():
+    weight = torch.nn.Parameter(torch.ones(2, 3))
+    assert to_payload(weight)["library"] == "torch" and to_payload(weight)["shape"] == [2, 3]
+    assert "values differ" in compare(weight, torch.nn.Parameter(torch.full((2, 3), 2.0)))
+
+
 def test_call_quietly_swallows_prints_and_reports_errors():
     def noisy(x):
         print("debugging", x)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from autograder.assemble import chapter_names, load_chapter, load_golden, resolve_chapter
 from autograder.notebooks import (BOOK, SOLUTIONS, ContractError, exercise_of, exercises_in, read_notebook,
                                   source_of, stub_solution)
 from autograder.release import learner_notebook, stale_learner_notebooks
-from conftest import ROOT, code_text, leaked_snippets
+from conftest import code_text, leaked_snippets, run_cli
 
 
 def test_book_is_in_sync_with_solutions():
     assert stale_learner_notebooks() == [], "run `python -m autograder release`"
-    finished = subprocess.run([sys.executable, "-m", "autograder", "release", "--check"], cwd=ROOT,
-                              capture_output=True, text=True)
+    finished = run_cli("release", "--check")
     assert finished.returncode == 0, finished.stdout
 
 
@@ -33,8 +29,7 @@ def test_every_solution_has_a_learner_notebook_and_hidden_checks():
 
 def test_chapters_are_named_in_full_or_by_number():
     assert resolve_chapter("01") == resolve_chapter("01_query_key_value") == "01_query_key_value"
-    finished = subprocess.run([sys.executable, "-m", "autograder", "benchmark", "1"], cwd=ROOT,
-                              capture_output=True, text=True)
+    finished = run_cli("benchmark", "1")
     assert finished.returncode == 1
     assert finished.stdout.startswith("error: no chapter '1': give one of 01_query_key_value, ")
 

@@ -16,15 +16,14 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import nbformat
 import pytest
 from playwright.sync_api import Browser, Page
 
 from autograder.assemble import chapter_names, load_chapter
-from conftest import ROOT, code_text, leaked_snippets
+from conftest import SCREENSHOTS, code_text, leaked_snippets
+from course_pages import read_chapter, toc_files
 
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-PAGES = ["book/index", *re.findall(r"file: (book/\S+)", (ROOT / "_toc.yml").read_text())]
+PAGES = toc_files()  # book/index first, then the table of contents in reading order
 CHAPTERS = [name for name in PAGES if re.fullmatch(r"book/\d\d_\w+", name)]
 GLOSSARY_TERMS = ["query", "key", "value", "score", "softmax", "temperature", "head", "mask",
                   "positional encoding", "attention", "self-attention", "multi-head attention"]
@@ -83,13 +82,6 @@ def open_page(tab: Page, url: str) -> None:
     }))""")
 
 
-def chapter_title(name: str) -> str:
-    """The ``# Title`` of a chapter notebook."""
-    first = next(cell for cell in nbformat.read(ROOT / f"{name}.ipynb", as_version=4).cells
-                 if cell.cell_type == "markdown")
-    return first.source.splitlines()[0].removeprefix("# ").strip()
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_page_in_a_browser(page: Page, base_url: str, name: str, problems: list[str]) -> None:
     """Title, typeset math, loaded images, no leak, working "next" link, and a clean console."""
@@ -98,7 +90,7 @@ def test_page_in_a_browser(page: Page, base_url: str, name: str, problems: list[
     heading = page.locator("article h1").first.inner_text().rstrip("#¶ \n")
     assert heading and page.title().startswith(heading)
     if name in CHAPTERS:
-        assert heading == chapter_title(name)
+        assert heading == read_chapter(name).title
 
     typeset = page.evaluate(r"""() => {
         const text = node => { const copy = node.cloneNode(true);
