@@ -171,9 +171,9 @@ def peak_memory_mib(method: str, sizes: Sequence[int], heads: int = 1, d: int = 
     ``method`` is ``"naive"`` (materialises the scores) or ``"sdpa"``
     (``torch.nn.functional.scaled_dot_product_attention``). On CUDA it reads
     ``torch.cuda.max_memory_allocated`` around the call. On any other device (the CPU, and MPS,
-    which it measures on the CPU instead), Python's ``tracemalloc``
-    cannot see torch's allocations, so it runs the calls in a fresh Python process and reports
-    how far the process's peak resident memory rose above its resident memory before each call.
+    which it measures on the CPU instead), Python's ``tracemalloc`` cannot see torch's
+    allocations, so it runs the calls in a fresh Python process and reports how far the
+    process's peak resident memory rose above its resident memory before each call.
     On Linux the peak (``VmHWM`` in ``/proc/self/status``) is reset before each call through
     ``/proc/self/clear_refs``; elsewhere it falls back to ``resource.getrusage().ru_maxrss``,
     with sizes in increasing order so that each call sets a new peak. Returns [] where

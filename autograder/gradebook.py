@@ -1,8 +1,8 @@
 """Grade a whole class: many submissions in parallel, into a gradebook CSV and one results file each.
 
 A submission whose content, and everything that decides its grade, is unchanged since the last
-run is not graded again (its row comes from ``cache.json``), unless ``--force``. One submission that
-cannot be graded gets a row with score 0 and the reason; it never stops the batch.
+run is not graded again (its row comes from ``cache.json``), unless ``--force``. One submission
+that cannot be graded gets a row with score 0 and the reason; it never stops the batch.
 """
 
 from __future__ import annotations
