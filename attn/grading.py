@@ -1,4 +1,5 @@
-"""The autograder's helpers inside the learner's kernel: report a check's result, undo patching.
+"""The autograder's helpers inside the learner's kernel: report a check's result, undo patching,
+and refuse the course's own implementations as answers.
 
 Nothing here decides a grade: the kernel only displays results, and the grader compares
 them with the golden outputs in its own process.
@@ -6,8 +7,13 @@ them with the golden outputs in its own process.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import os
+import random
 import sys
-from types import ModuleType
+import warnings
+from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
 
 from attn.payload import call_quietly
@@ -22,16 +28,74 @@ def report(function: Callable, *args: Any, **kwargs: Any) -> None:
     display({CHECK_MIME: call_quietly(function, *args, **kwargs)}, raw=True)
 
 
-class ModuleState:
-    """The attributes of every loaded module and of the classes they define, to undo patching.
+class CourseCodeUsed(Exception):
+    """An exercise ran the course package's own implementation of that exercise."""
 
-    One exercise that replaces ``np.exp``, ``builtins.print`` or ``torch.Tensor.softmax`` must
-    not change how the next exercise is graded: :meth:`restore` puts back every attribute that
-    was changed or deleted. Attributes a module gained since the snapshot stay (a package gains
-    submodules as they are imported); one a class gained is removed when it hides an inherited
-    attribute (``torch.Tensor.softmax`` is inherited from ``torch._C.TensorBase``). The
-    notebook's own namespace, ``__main__``, is left alone. Immutable types (``int``,
-    ``numpy.ndarray``) cannot be patched, so they are not recorded.
+
+_current_exercise: str | None = None  # set by the grader's boundary cell before each exercise
+
+
+def begin_exercise(exercise_id: str) -> None:
+    """Mark ``exercise_id`` as the exercise being graded (its guarded course code now refuses to run)."""
+    global _current_exercise
+    _current_exercise = exercise_id
+
+
+def guard_course_code(answers: Mapping[str, list[str]]) -> None:
+    """Make each course object named in ``answers`` refuse to run while one of its exercises is graded.
+
+    ``answers`` maps ``"attn.module.Name"`` to the exercise ids that object would answer. A
+    function is replaced, in every loaded ``attn`` module that holds it, by a guard; a class
+    has each of its own methods guarded in place, so aliases and subclasses are caught too.
+    """
+    for qualified, exercise_ids in answers.items():
+        module_name, name = qualified.rsplit(".", 1)
+        original = getattr(importlib.import_module(module_name), name)
+        if isinstance(original, type):
+            for key, value in list(vars(original).items()):
+                if isinstance(value, FunctionType):
+                    type.__setattr__(original, key, _guarded(value, qualified, exercise_ids))
+            continue
+        guarded = _guarded(original, qualified, exercise_ids)
+        for module in [m for key, m in list(sys.modules.items()) if key.split(".")[0] == "attn"]:
+            for key, value in list(vars(module).items()):
+                if value is original:
+                    setattr(module, key, guarded)
+
+
+def _guarded(function: Callable, qualified: str, exercise_ids: list[str]) -> Callable:
+    refused = frozenset(exercise_ids)
+
+    @functools.wraps(function)
+    def guard(*args: Any, **kwargs: Any) -> Any:
+        if _current_exercise in refused:
+            raise CourseCodeUsed(f"{_current_exercise} must be your own code, but it used the course's "
+                                 f"{qualified}")
+        return function(*args, **kwargs)
+
+    del guard.__wrapped__
+    return guard
+
+
+class ModuleState:
+    """What each exercise starts from, to undo whatever an earlier exercise changed.
+
+    One exercise that replaces ``np.exp``, ``builtins.print`` or ``torch.Tensor.softmax``,
+    swaps a helper's ``__code__``, or calls ``torch.set_default_dtype`` must not change how the
+    next exercise is graded: :meth:`restore` puts back
+
+    - every module attribute that was changed or deleted (attributes a module gained since
+      the snapshot stay: a package gains submodules as they are imported);
+    - every attribute of the classes those modules define (one a class gained is removed
+      when it hides an inherited attribute: ``torch.Tensor.softmax`` comes from
+      ``torch._C.TensorBase``); immutable types (``int``, ``numpy.ndarray``) cannot be patched;
+    - the code, defaults and keyword defaults of every function in those modules and classes;
+    - the names the grader's own cells defined in ``__main__`` (the check helpers), leaving the
+      learner's names alone;
+    - global settings: PyTorch's default dtype, grad and anomaly mode, threads, deterministic
+      algorithms, matmul precision and print options; NumPy's error and print options; the
+      random generators of ``random``, NumPy and PyTorch; warning filters, environment
+      variables, the working directory and the recursion limit.
     """
 
     def __init__(self) -> None:
@@ -46,6 +110,10 @@ class ModuleState:
                 # type(value), not isinstance: isinstance may call a module attribute's __class__
                 if issubclass(type(value), type) and not value.__flags__ & _IMMUTABLE_TYPE:
                     self.classes.setdefault(id(value), (value, dict(vars(value))))
+        main = sys.modules["__main__"]
+        self.main = dict(vars(main))
+        self.functions = _function_state([*self.main.values(), *_course_functions(self.modules)])
+        self.settings = _global_settings()
 
     def restore(self) -> None:
         for name, (module, attributes) in self.modules.items():
@@ -59,11 +127,84 @@ class ModuleState:
             for key in vars(cls).keys() - attributes.keys():
                 if any(key in vars(base) for base in cls.__mro__[1:]):
                     type.__delattr__(cls, key)
+        vars(sys.modules["__main__"]).update(self.main)
+        for function, (code, defaults, kwdefaults) in self.functions:
+            function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
+        _set_global_settings(self.settings)
 
 
 def _changed(current: Mapping[str, Any], saved: dict[str, Any]) -> list[str]:
     """The keys whose saved value ``current`` no longer holds (changed or deleted)."""
     return [key for key, value in saved.items() if current.get(key, _MISSING) is not value]
+
+
+def _course_functions(modules: dict[str, tuple[ModuleType, dict[str, Any]]]) -> list[Any]:
+    """The functions of the course package and of IPython's display: the code that makes payloads."""
+    found = []
+    for name, (_, attributes) in modules.items():
+        if name.split(".")[0] in ("attn", "IPython"):
+            for value in attributes.values():
+                found.append(value)
+                if isinstance(value, type):
+                    found += list(vars(value).values())
+    return found
+
+
+def _function_state(values: list[Any]) -> list[tuple[FunctionType, tuple]]:
+    functions = {id(v): v for v in values if isinstance(v, FunctionType)}
+    return [(f, (f.__code__, f.__defaults__, f.__kwdefaults__)) for f in functions.values()]
+
+
+def _global_settings() -> dict[str, Any]:
+    import numpy as np
+
+    settings: dict[str, Any] = {
+        "numpy_errors": np.geterr(), "numpy_print": np.get_printoptions(),
+        "numpy_random": np.random.get_state(), "random": random.getstate(),
+        "warnings": list(warnings.filters), "environ": dict(os.environ), "cwd": os.getcwd(),
+        "recursion": sys.getrecursionlimit(),
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        from torch._tensor_str import PRINT_OPTS
+
+        settings["torch"] = {
+            "dtype": torch.get_default_dtype(), "grad": torch.is_grad_enabled(),
+            "anomaly": torch.is_anomaly_enabled(), "threads": torch.get_num_threads(),
+            "deterministic": torch.are_deterministic_algorithms_enabled(),
+            "deterministic_warn": torch.is_deterministic_algorithms_warn_only_enabled(),
+            "matmul": torch.get_float32_matmul_precision(), "rng": torch.get_rng_state(),
+            "print": dict(vars(PRINT_OPTS)),
+        }
+    return settings
+
+
+def _set_global_settings(settings: dict[str, Any]) -> None:
+    import numpy as np
+
+    np.seterr(**settings["numpy_errors"])
+    np.set_printoptions(**settings["numpy_print"])
+    np.random.set_state(settings["numpy_random"])
+    random.setstate(settings["random"])
+    warnings.filters[:] = settings["warnings"]
+    os.environ.clear()
+    os.environ.update(settings["environ"])
+    os.chdir(settings["cwd"])
+    sys.setrecursionlimit(settings["recursion"])
+    saved = settings.get("torch")
+    if saved is None:
+        return
+    import torch
+    from torch._tensor_str import PRINT_OPTS
+
+    torch.set_default_dtype(saved["dtype"])
+    torch.set_grad_enabled(saved["grad"])
+    torch.set_anomaly_enabled(saved["anomaly"])
+    torch.set_num_threads(saved["threads"])
+    torch.use_deterministic_algorithms(saved["deterministic"], warn_only=saved["deterministic_warn"])
+    torch.set_float32_matmul_precision(saved["matmul"])
+    torch.set_rng_state(saved["rng"])
+    vars(PRINT_OPTS).update(saved["print"])
 
 
 _MISSING = object()

@@ -33,26 +33,53 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 DEFAULT_TOLERANCE = (1e-6, 1e-9)
 
 
-def to_payload(value: Any) -> dict:
-    """Describe ``value`` as a JSON-ready payload (see the module docstring)."""
+MAX_MESSAGE = 2000  # characters of an error message a payload keeps
+MAX_DEPTH = 20  # nesting of tuples and lists
+_NUMPY_SCALARS = (np.integer, np.floating)
+
+
+def to_payload(value: Any, depth: int = 0) -> dict:
+    """Describe ``value`` as a JSON-ready payload (see the module docstring).
+
+    Only the base classes' own data counts: an ``ndarray`` or ``Tensor`` subclass, or an
+    ``int``/``float``/``str``/``list`` subclass, cannot report another dtype, shape or value
+    than the data it holds; types are read with ``type()``, never ``__class__``.
+    """
+    kind = type(value)
     if value is None:
         return {"type": "none"}
-    if isinstance(value, (bool, np.bool_)):
+    if kind is bool or kind is np.bool_:  # neither can be subclassed
         return {"type": "bool", "value": bool(value)}
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if issubclass(kind, (int, float)) and not issubclass(kind, bool):
+        number = float.__float__(value) if issubclass(kind, float) else int.__int__(value)
+        return {"type": "number", "value": float(number)}
+    if issubclass(kind, _NUMPY_SCALARS) and kind.__module__ == "numpy":  # NumPy's own, not a subclass
         return {"type": "number", "value": float(value)}
-    if isinstance(value, str):
-        return {"type": "str", "value": value}
-    if isinstance(value, np.ndarray):
-        return _array_payload("numpy", value.shape, str(value.dtype), value.astype(np.float64))
+    if issubclass(kind, str):
+        return {"type": "str", "value": str.__str__(value)[:MAX_MESSAGE]}
+    if issubclass(kind, np.ndarray):
+        base = np.ndarray.view(value, np.ndarray)
+        return _array_payload("numpy", base.shape, str(base.dtype), base.astype(np.float64))
     torch = sys.modules.get("torch")  # no import: a NumPy-only notebook need not load PyTorch
-    if torch is not None and isinstance(value, torch.Tensor):  # nn.Parameter and other subclasses too
-        as_float64 = value.detach().cpu().double().numpy()
-        dtype = str(value.dtype).removeprefix("torch.")
-        return _array_payload("torch", tuple(value.shape), dtype, as_float64)
-    if isinstance(value, (tuple, list)):
-        return {"type": "sequence", "items": [to_payload(item) for item in value]}
-    return {"type": "other", "name": type(value).__name__}
+    if torch is not None and issubclass(kind, torch.Tensor):  # nn.Parameter and other subclasses too
+        return _tensor_payload(torch, value)
+    if issubclass(kind, (tuple, list)) and depth < MAX_DEPTH:
+        items = list(tuple.__iter__(value) if issubclass(kind, tuple) else list.__iter__(value))
+        return {"type": "sequence", "items": [to_payload(item, depth + 1) for item in items]}
+    return {"type": "other", "name": kind.__name__[:100]}
+
+
+def _tensor_payload(torch: Any, value: Any) -> dict:
+    """A tensor's payload from its own storage, with no subclass code run."""
+    base_class = torch._C.TensorBase
+    if getattr(type(value), "__torch_dispatch__", None) is not torch.Tensor.__torch_dispatch__:
+        return {"type": "other", "name": type(value).__name__[:100]}  # a wrapper that fakes its data
+    with torch._C.DisableTorchFunctionSubclass():
+        plain = base_class.detach(value)
+        dtype = str(base_class.dtype.__get__(plain)).removeprefix("torch.")
+        shape = tuple(base_class.size(plain))
+        as_float64 = base_class.numpy(base_class.double(base_class.cpu(plain)))
+    return _array_payload("torch", shape, dtype, as_float64)
 
 
 def _array_payload(library: str, shape: tuple, dtype: str, values: np.ndarray) -> dict:
@@ -72,8 +99,19 @@ def call_quietly(function: Callable, *args: Any, **kwargs: Any) -> dict:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             result = function(*args, **kwargs)
     except Exception as error:  # a learner's error is a result to report, not a crash
-        return {"type": "error", "error": f"{type(error).__name__}: {error}"}
+        return {"type": "error", "error": error_text(error)}
     return to_payload(result)
+
+
+def error_text(error: BaseException) -> str:
+    """``Type: message``, cut to :data:`MAX_MESSAGE` characters (a message may be huge)."""
+    try:
+        message = str(error)
+    except Exception:  # a learner's __str__ may raise too
+        message = "(the exception's message could not be read)"
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " [cut]"
+    return f"{type(error).__name__[:100]}: {message}"
 
 
 def compare_payloads(expected: dict, got: dict, where: str = "") -> str | None:

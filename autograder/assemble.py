@@ -19,15 +19,18 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from attn.grading import CHECK_MIME
+from autograder.course_code import answers_for
 from autograder.notebooks import (BOOK, CHECKS, GOLDEN, ContractError, Exercise, UsageError, exercises_in,
                                   read_notebook, setup_sources)
 
 SEED = re.compile(r"\b(default_rng|manual_seed)\((\d+)\)")
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
 SETUP_HEADER = "# %% setup"
-PRELUDE = "from attn.grading import ModuleState, report as _check"
+PRELUDE = "from attn.grading import ModuleState, begin_exercise, guard_course_code, report as _check"
+GUARD = "guard_course_code({answers!r})  # the course's own answers refuse to run for their exercises"
 SNAPSHOT = "_grader_state = ModuleState()  # after the setup: what each exercise starts from"
-BOUNDARY = "_grader_state.restore()  # undo any patching by earlier exercises\nfrom attn.grading import report as _check"
+BOUNDARY = ("_grader_state.restore()  # undo any patching by earlier exercises\n"
+            "begin_exercise({exercise!r})\nfrom attn.grading import report as _check")
 
 
 @dataclass(frozen=True)
@@ -124,17 +127,21 @@ def grading_notebook(
 ) -> nbformat.NotebookNode:
     """The notebook nbval runs: prelude, the chapter's setup, then each exercise and its checks.
 
-    Before each exercise, a boundary cell restores every library module the earlier
-    exercises may have patched, so one exercise cannot change how another is graded.
+    The prelude makes the course package's own answers to this chapter's exercises refuse to
+    run for them (``autograder.course_code``). Before each exercise, a boundary cell restores
+    what the earlier exercises may have changed (``attn.grading.ModuleState``), so one
+    exercise cannot change how another is graded.
 
     ``sources`` maps exercise ids to the code to grade. With ``golden``, check cells carry the
     expected outputs; without it (when making golden outputs) they carry none.
     """
-    cells = [_cell(f"{PRELUDE}\n{chapter.check_setup}".strip(), role="prelude")]
+    answers = answers_for([exercise.id for exercise in chapter.exercises])
+    guard = GUARD.format(answers=answers) if answers else ""
+    cells = [_cell(f"{PRELUDE}\n{guard}\n{chapter.check_setup}".strip(), role="prelude")]
     cells += [_cell(source, role="setup") for source in chapter.setup]
     cells.append(_cell(SNAPSHOT, role="prelude"))
     for exercise_id in exercise_ids:
-        cells.append(_cell(BOUNDARY, role="boundary", exercise=exercise_id))
+        cells.append(_cell(BOUNDARY.format(exercise=exercise_id), role="boundary", exercise=exercise_id))
         missing = "# No cell with this exercise id was found in the submission."
         cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
         for check in chapter.checks_for(exercise_id):

@@ -35,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
                          help="memory the learner's code may use (default: %(default)s)")
     grading.add_argument("--output-kb", type=int, default=defaults.output_kb,
                          help="output one cell may print or display (default: %(default)s)")
+    grading.add_argument("--max-processes", type=int, default=defaults.processes,
+                         help="processes and threads one submission may run at once (default: %(default)s)")
+    grading.add_argument("--no-sandbox", action="store_true",
+                         help="run the learners' code without bubblewrap, with your rights (trusted code only)")
+    grading.add_argument("--require-sandbox", action="store_true",
+                         help="one submission: refuse to grade (exit 2) rather than run it unsandboxed")
     grading.set_defaults(run=grade.main)
 
     releasing = verbs.add_parser("release", help="write book/ and the golden outputs from solutions/")
@@ -52,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     zipping = verbs.add_parser("gradescope", help="build the autograder zip for Gradescope")
     zipping.add_argument("--out", default="autograder.zip", help="where to write it (default: %(default)s)")
     zipping.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    zipping.add_argument("--no-sandbox", action="store_true",
+                         help="let Gradescope grade without bubblewrap when its container cannot run it")
     zipping.set_defaults(run=gradescope.main)
 
     timing = verbs.add_parser("benchmark", help="measure seconds per submission and submissions per minute")

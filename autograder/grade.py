@@ -5,23 +5,37 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from attn.diagnosis import describe
 from autograder.assemble import (Chapter, chapter_names, grading_notebook, load_chapter, load_golden,
                                  resolve_chapter, vary_inputs)
+from autograder.credit import all_or_nothing, credit, whole
+from autograder.diagnose import diagnose, load_misconceptions
+from autograder.feedback import MAX_NOTES, clean, secret_lines
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
-from autograder.release import make_golden
+from autograder.release import make_expected
 from autograder.results import format_report, gradescope_results, ungradable_results
 from autograder.run import Limits, run_grading_notebook
+from autograder.sandbox import sandbox_problem
+
+
+COURSE_CODE = "CourseCodeUsed"  # the error attn.grading's guard raises
+UNSANDBOXED = "Graded without the sandbox: the learner's code ran with the grader's rights."
 
 
 @dataclass
 class ExerciseResult:
     id: str
     points: int
-    score: int = 0
+    score: float = 0  # partial credit: a multiple of 0.5
     feedback: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks: int = 0
+    all_or_nothing: bool = False
+    outcomes: dict[str, str] = field(default_factory=dict)  # check label -> passed, failed or not-run
+    diagnosis: dict | None = None  # the misconception that explains the failing checks, if any
 
     @property
     def passed(self) -> bool:
@@ -36,8 +50,8 @@ class Grade:
     seconds: float
 
     @property
-    def score(self) -> int:
-        return sum(result.score for result in self.exercises)
+    def score(self) -> float:
+        return whole(sum(result.score for result in self.exercises))
 
     @property
     def max_score(self) -> int:
@@ -76,31 +90,51 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
         raise Ungradable(f"this notebook is chapter {chapter.name}, but the assignment is {expected_chapter}: "
                          "submit the right notebook")
     if student is None:
-        golden = load_golden(chapter.name)
+        golden, misconceptions = load_golden(chapter.name), load_misconceptions(chapter.name)
     else:
         chapter = vary_inputs(chapter, student)
-        golden = make_golden(chapter)
+        golden, misconceptions = make_expected(chapter)
+    secrets = secret_lines(chapter.check_setup, *(check.source for check in chapter.checks))
     results: dict[str, ExerciseResult] = {}
     pending = [exercise.id for exercise in chapter.exercises]
+    deadline = started + limits.notebook_seconds  # for the whole submission, across kernel restarts
     while pending:
+        left = deadline - time.perf_counter()
         notebook = grading_notebook(chapter, sources, golden, pending)
-        records = run_grading_notebook(notebook, limits)
-        decided = judge(chapter, pending, records)
+        records = run_grading_notebook(notebook, limits, seconds=left) if left > 0 else []
+        for record in records:
+            if record.get("reason"):
+                record["reason"] = clean(record["reason"], secrets)
+        decided = judge(chapter, pending, records, misconceptions)
         if not decided:
             reason = f"not graded: the notebook ran out of its {limits.notebook_seconds} s time limit"
             decided = {exercise_id: _result(chapter, exercise_id, [reason]) for exercise_id in pending}
         results.update(decided)
         pending = [exercise_id for exercise_id in pending if exercise_id not in decided]
+    for result in results.values():
+        used = next((line for line in result.feedback if COURSE_CODE in line), None)
+        if used:  # one line, not one per check
+            result.score = 0
+            result.feedback = [f"Not graded: {used.split(COURSE_CODE + ': ', 1)[-1]}. "
+                               "An exercise must be your own code, not the course package's."]
     for exercise_id in results.keys() - sources.keys():
         results[exercise_id].feedback.insert(0, "No cell with this exercise id was found in your notebook: "
                                                 "copy the exercise cell back from the original notebook.")
     ordered = [results[exercise.id] for exercise in chapter.exercises]
+    notes = [clean(note, []) for note in notes[:MAX_NOTES]]
+    if not limits.sandbox:
+        notes.append(UNSANDBOXED)
     return Grade(chapter.name, ordered, notes, time.perf_counter() - started)
 
 
-def judge(chapter: Chapter, pending: list[str], records: list[dict]) -> dict[str, ExerciseResult]:
-    """Score the exercises whose outcome the records settle; leave out those that did not run."""
+def judge(chapter: Chapter, pending: list[str], records: list[dict],
+          misconceptions: dict[str, list[dict]] | None = None) -> dict[str, ExerciseResult]:
+    """Score the exercises whose outcome the records settle; leave out those that did not run.
+
+    An exercise earns points in proportion to the checks it passes (see autograder.credit); a
+    failing one is compared with the stored ``misconceptions`` to name its likely mistake."""
     decided = {}
+    whole_only = all_or_nothing(chapter.name)
     for exercise_id in pending:
         cells = [record for record in records if record.get("exercise") == exercise_id]
         checks = [record for record in cells if record["role"] == "check"]
@@ -113,21 +147,39 @@ def judge(chapter: Chapter, pending: list[str], records: list[dict]) -> dict[str
                      "check": f"check '{record.get('label')}'"}[record["role"]]
             feedback.append(f"{where}: {record['reason']}")
         result = _result(chapter, exercise_id, feedback)
-        passed_checks = sum(record["outcome"] == "passed" for record in checks)
-        if passed_checks == len(chapter.checks_for(exercise_id)):
-            result.score = result.points
-        result.feedback.append(f"{passed_checks} of {len(chapter.checks_for(exercise_id))} hidden checks pass.")
+        result.checks = len(chapter.checks_for(exercise_id))
+        result.checks_passed = sum(record["outcome"] == "passed" for record in checks)
+        result.all_or_nothing = exercise_id in whole_only
+        result.outcomes = {record["label"]: record["outcome"] for record in checks}
+        result.score = credit(result.points, result.checks_passed, result.checks, result.all_or_nothing)
+        result.diagnosis = diagnose(exercise_id, checks, misconceptions or {})
+        if result.diagnosis:
+            result.feedback.insert(0, describe(result.diagnosis, exercise_id))
+        rule = "all or nothing" if result.all_or_nothing else "partial credit"
+        result.feedback.append(f"{result.checks_passed} of {result.checks} hidden checks pass: "
+                               f"{result.score:g} of {result.points} points ({rule}).")
         decided[exercise_id] = result
     return decided
 
 
 def _result(chapter: Chapter, exercise_id: str, feedback: list[str]) -> ExerciseResult:
     points = next(exercise.points for exercise in chapter.exercises if exercise.id == exercise_id)
-    return ExerciseResult(exercise_id, points, 0, feedback)
+    checks = len(chapter.checks_for(exercise_id))
+    return ExerciseResult(exercise_id, points, 0, feedback, checks=checks,
+                          all_or_nothing=exercise_id in all_or_nothing(chapter.name))
+
+
+def _refuse(args: argparse.Namespace, reason: str) -> int:
+    """Say in one line why ``args.submission`` is not graded; write a zero-score results file."""
+    print(f"Cannot grade {args.submission}: {reason}")
+    if args.results:
+        Path(args.results).write_text(json.dumps(ungradable_results(reason), indent=1))
+    return 2
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
-    return Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb, args.output_kb)
+    return Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb, args.output_kb, args.max_processes,
+                  sandbox=not args.no_sandbox)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -140,13 +192,17 @@ def main(args: argparse.Namespace) -> int:
         return grade_class(paths, Path(args.out), limits_from(args), args.jobs, args.force, args.chapter,
                            args.per_student_inputs)
     args.submission = paths[0]
+    limits = limits_from(args)
+    problem = sandbox_problem() if limits.sandbox else None
+    if problem and args.require_sandbox:
+        return _refuse(args, f"the sandbox is unavailable here ({problem})")
+    if problem:
+        print(f"Note: grading without the sandbox, since {problem}.")
+        limits = replace(limits, sandbox=False)
     try:
-        grade = grade_submission(args.submission, limits_from(args), args.chapter, args.student)
-    except Ungradable as problem:
-        print(f"Cannot grade {args.submission}: {problem}")
-        if args.results:
-            Path(args.results).write_text(json.dumps(ungradable_results(str(problem)), indent=1))
-        return 2
+        grade = grade_submission(args.submission, limits, args.chapter, args.student)
+    except Ungradable as reason:
+        return _refuse(args, str(reason))
     print(format_report(grade))
     if args.results:
         Path(args.results).write_text(json.dumps(gradescope_results(grade), indent=1))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +22,7 @@ from autograder.grade import grade_submission
 from autograder.notebooks import BOOK, CHECKS, GOLDEN, ROOT, SOLUTIONS, Ungradable
 from autograder.results import gradescope_results, ungradable_results
 from autograder.run import Limits
+from autograder.sandbox import sandbox_problem
 
 
 def submissions_in(paths: list[Path]) -> dict[str, Path]:
@@ -69,6 +72,11 @@ def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: 
     """Grade every submission under ``paths`` into ``out``; print where the gradebook is.
 
     With ``per_student_inputs``, each submission's name draws its own random hidden inputs."""
+    problem = sandbox_problem() if limits.sandbox else None
+    if problem:
+        print(f"Refusing to grade a class without the sandbox: {problem}. "
+              "Install bubblewrap, or pass --no-sandbox to run the learners' code with your rights.")
+        return 2
     submissions = submissions_in(paths)
     if not submissions:
         print("No .ipynb submissions found in " + ", ".join(str(p) for p in paths))
@@ -90,24 +98,36 @@ def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: 
             progress.update()
     rows = {name: cache[name]["results"] for name in submissions}
     for name, results in rows.items():
-        target = out / "results" / f"{name.replace('/', '__')}.json"
-        target.write_text(json.dumps(results, indent=1))
+        write_atomically(out / "results" / f"{name.replace('/', '__')}.json", json.dumps(results, indent=1))
     write_gradebook(rows, out / "gradebook.csv")
-    cache_path.write_text(json.dumps({name: cache[name] for name in submissions}, indent=1))
+    write_atomically(cache_path, json.dumps({name: cache[name] for name in submissions}, indent=1))
     skipped = len(submissions) - len(todo)
     print(f"Graded {len(todo)} submission(s), {skipped} unchanged and skipped; gradebook: {out / 'gradebook.csv'}")
     return 0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never a part."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def write_gradebook(rows: dict[str, dict], path: Path) -> None:
     """One row per submission, one column per exercise, then the total and any note."""
     in_order = dict.fromkeys(test["name"] for _, results in sorted(rows.items()) for test in results["tests"])
     exercise_ids = sorted(in_order, key=lambda exercise_id: exercise_id.split(".")[0])  # chapter, then notebook order
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", "chapter", *exercise_ids, "total", "max", "note"])
-        for name, results in sorted(rows.items()):
-            scores = {test["name"]: test["score"] for test in results["tests"]}
-            note = "" if results["tests"] else results["output"]
-            writer.writerow([name, results.get("chapter", ""), *(scores.get(i, "") for i in exercise_ids),
-                             results["score"], results["max_score"], note])
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["submission", "chapter", *exercise_ids, "total", "max", "note"])
+    for name, results in sorted(rows.items()):
+        scores = {test["name"]: test["score"] for test in results["tests"]}
+        note = "" if results["tests"] else results["output"]
+        writer.writerow([_inert(name), results.get("chapter", ""), *(scores.get(i, "") for i in exercise_ids),
+                         results["score"], results["max_score"], _inert(note)])
+    write_atomically(path, table.getvalue())
+
+
+def _inert(text: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (a file may be named "=cmd|...")."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

@@ -19,12 +19,15 @@ from autograder.notebooks import ROOT
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv
+apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv bubblewrap
 python3 -m venv /autograder/venv
 cd /autograder/source
 /autograder/venv/bin/pip install --quiet -r requirements.txt
 """
 
+# Gradescope runs the submission as root next to the grader and its golden outputs: the
+# kernel must run in bubblewrap, and grading refuses without it unless the zip was built
+# with --no-sandbox.
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for every submission. (AUTOGRADER_ROOT and PYTHON exist for local tests.)
 set -uo pipefail
@@ -37,7 +40,7 @@ if [ -z "$submission" ]; then
   echo '{"score": 0, "max_score": 0, "output": "Not graded: no .ipynb file was submitted.", "tests": []}' > "$root/results/results.json"
   exit 0
 fi
-"$python" -m autograder grade "$submission" --results "$root/results/results.json"
+"$python" -m autograder grade "$submission" --results "$root/results/results.json" {sandbox}
 exit 0
 """
 
@@ -55,10 +58,15 @@ def files_to_ship() -> list[Path]:
     return files
 
 
-def build_zip(target: Path) -> list[str]:
+def run_script(sandbox: bool = True) -> str:
+    """``run_autograder``: sandboxed grading, or, when the instructor chose so, without the sandbox."""
+    return RUN.replace("{sandbox}", "--require-sandbox" if sandbox else "--no-sandbox")
+
+
+def build_zip(target: Path, sandbox: bool = True) -> list[str]:
     """Write the autograder zip to ``target``; return the names inside it."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+        for name, text in (("setup.sh", SETUP), ("run_autograder", run_script(sandbox))):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16  # executable, as Gradescope requires
             archive.writestr(info, text)
@@ -72,6 +80,8 @@ def main(args: argparse.Namespace) -> int:
     if target.exists() and not args.overwrite:
         print(f"{target} exists: pass --overwrite to replace it, or choose another --out")
         return 1
-    names = build_zip(target)
+    if args.no_sandbox:
+        print("Warning: this zip grades without the sandbox: a submission can read the golden outputs.")
+    names = build_zip(target, sandbox=not args.no_sandbox)
     print(f"wrote {target} ({len(names)} files): upload it as the assignment's autograder on Gradescope")
     return 0

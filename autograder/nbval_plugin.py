@@ -1,8 +1,9 @@
 """pytest plugin that adapts nbval to grading; it runs in the grader's process, never in the kernel.
 
 Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
-- starts the learner's kernel in an empty scratch directory, without the grader's ``PYTHONPATH``,
-  with a memory limit;
+- starts the learner's kernel under the command prefix it is given (the cgroup launcher and the
+  bubblewrap sandbox of ``autograder.sandbox``), talking over IPC sockets in ``--grader-channel``,
+  with per-process limits on memory, file size and (without a cgroup) processes;
 - caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
@@ -28,9 +29,11 @@ from nbval.kernel import NbvalKernelspecManager, RunningKernel
 from attn.grading import CHECK_MIME
 from attn.payload import compare_payloads
 
-_kernel_cwd: str | None = None
+_channel = ""
+_kernel_prefix: list[str] = []
 _memory_bytes = 0
 _output_bytes = 0
+_processes = 0
 _records: list[dict] = []
 _timed_out: set[str] = set()  # exercises with a check that timed out: their other checks are skipped
 
@@ -38,47 +41,60 @@ _timed_out: set[str] = set()  # exercises with a check that timed out: their oth
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--grader-report", required=True, help="where to write the per-cell JSON report")
-    group.addoption("--grader-kernel-cwd", required=True, help="empty scratch directory for the kernel")
-    group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of the kernel")
+    group.addoption("--grader-channel", required=True, help="folder for the kernel's connection file and sockets")
+    group.addoption("--grader-kernel-prefix", required=True, help="JSON list: the command the kernel runs under")
+    group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
+    group.addoption("--grader-processes", type=int, required=True, help="process limit inside the kernel (0: none)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _kernel_cwd, _memory_bytes, _output_bytes
-    _kernel_cwd = config.getoption("--grader-kernel-cwd")
+    global _channel, _kernel_prefix, _memory_bytes, _output_bytes, _processes
+    _channel = config.getoption("--grader-channel")
+    _kernel_prefix = json.loads(config.getoption("--grader-kernel-prefix"))
     _memory_bytes = config.getoption("--grader-memory-mb") * 2**20
     _output_bytes = config.getoption("--grader-output-kb") * 2**10
+    _processes = config.getoption("--grader-processes")
     nbval.plugin.RunningKernel = GraderKernel
 
 
-# The kernel process limits its own data segment before IPython starts: a learner's attempt
-# to allocate more fails there with MemoryError instead of exhausting the machine.
+# The kernel process limits itself before IPython starts: its data segment (an attempt to
+# allocate more fails with MemoryError instead of exhausting the machine), the size of a
+# file it writes, core dumps and, where no cgroup counts them, its processes.
 LIMITED_KERNEL = (
-    "import resource, sys; limit = int(sys.argv[2]); "
-    "resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)); "
+    "import resource, sys; memory, processes = int(sys.argv[2]), int(sys.argv[3]); "
+    "resource.setrlimit(resource.RLIMIT_DATA, (memory, memory)); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (2**28, 2**28)); "
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); "
+    "processes and resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes)); "
     "sys.argv = ['grader-kernel', '-f', sys.argv[1]]; "
     "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
 )
 
 
 class LimitedKernelSpecs(NbvalKernelspecManager):
-    """The current environment's Python kernel, launched with a memory limit."""
+    """The current environment's Python kernel, under the sandbox prefix and with limits."""
 
     def get_kernel_spec(self, kernel_name: str):
         spec = super().get_kernel_spec(kernel_name)
-        spec.argv = [sys.executable, "-c", LIMITED_KERNEL, "{connection_file}", str(_memory_bytes)]
+        spec.argv = [*_kernel_prefix, sys.executable, "-c", LIMITED_KERNEL, "{connection_file}",
+                     str(_memory_bytes), str(_processes)]
+        spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel inside
         return spec
 
 
 class GraderKernel(RunningKernel):
-    """nbval's kernel: in the scratch directory, memory-limited, output-capped, quick to notice death."""
+    """nbval's kernel: sandboxed, over IPC, memory-limited, output-capped, quick to notice death."""
 
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # unsandboxed: no grader path
         env["PYTHONHASHSEED"] = "0"
         self.output_sent: dict[str, int] = {}  # bytes of output per cell execution
-        self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs())
-        self.km.start_kernel(stderr=open(os.devnull, "w"), cwd=_kernel_cwd, env=env)
+        channel = Path(_channel)
+        self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(),
+                                transport="ipc", ip=str(channel / "kernel"),
+                                connection_file=str(channel / "kernel.json"))
+        self.km.start_kernel(stderr=open(os.devnull, "w"), cwd=_channel, env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=startup_timeout)

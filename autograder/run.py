@@ -14,21 +14,24 @@ from pathlib import Path
 import nbformat
 
 from autograder.notebooks import ROOT, write_notebook
+from autograder.sandbox import Cgroup, bwrap_command, require_sandbox
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use."""
+    """What one submission may use, and whether its kernel runs in the sandbox."""
 
     cell_seconds: int = 60        # one cell
-    notebook_seconds: int = 600   # the whole grading run
-    memory_mb: int = 4096         # the kernel's data segment
+    notebook_seconds: int = 600   # the whole submission, across kernel restarts
+    memory_mb: int = 4096         # all the submission's processes together (one process, without a cgroup)
     output_kb: int = 1024         # what one cell may print or display
+    processes: int = 256          # processes and threads of the submission at once
+    sandbox: bool = True          # run the kernel in bubblewrap (see autograder.sandbox)
 
 
 def kill_processes_in(folder: Path) -> None:
-    """Kill every process whose working directory is ``folder`` (Linux; elsewhere the kernel
-    notices that its parent died and exits by itself within a second)."""
+    """Kill every process whose working directory is ``folder`` (unsandboxed kernels only: a
+    sandboxed kernel's processes all die with its pid namespace)."""
     for cwd_link in Path("/proc").glob("[0-9]*/cwd"):
         try:
             if Path(os.readlink(cwd_link)) == folder.resolve():
@@ -37,16 +40,27 @@ def kill_processes_in(folder: Path) -> None:
             continue
 
 
-def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits) -> list[dict]:
+def kernel_prefix(limits: Limits, cgroup: Cgroup, channel: Path) -> list[str]:
+    """The command that the kernel's Python runs under: cgroup, then the sandbox."""
+    if not limits.sandbox:
+        return cgroup.launcher()
+    return cgroup.launcher() + bwrap_command(ROOT / "attn", channel)
+
+
+def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, seconds: float | None = None) -> list[dict]:
     """Execute ``notebook`` under nbval with the grader plugin; return the plugin's per-cell records.
 
-    The notebook and the report live in a private directory; the kernel runs in a separate,
-    empty scratch directory, so nothing there reveals the golden outputs. A run that passes
-    ``limits.notebook_seconds`` is stopped and returns the records it has: none.
+    The notebook and the report live in a private directory that the kernel cannot see; the
+    kernel talks to nbval over IPC sockets in a folder of its own (with the sandbox, the only
+    host folder it sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds``)
+    is stopped, with every process of the submission, and returns the records it has: none.
     """
+    if limits.sandbox:
+        require_sandbox()
     with tempfile.TemporaryDirectory(prefix="grader-") as private, \
-            tempfile.TemporaryDirectory(prefix="kernel-") as scratch:
-        private_dir = Path(private)
+            tempfile.TemporaryDirectory(prefix="kernel-") as channel, \
+            Cgroup(limits.memory_mb, limits.processes) as cgroup:
+        private_dir, channel_dir = Path(private), Path(channel)
         notebook_path = private_dir / "grading.ipynb"
         report_path = private_dir / "report.json"
         write_notebook(notebook, notebook_path)
@@ -55,20 +69,25 @@ def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits) -> lis
             sys.executable, "-m", "pytest", str(notebook_path),
             "--nbval", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_seconds}",
             "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
-            f"--grader-report={report_path}", f"--grader-kernel-cwd={scratch}",
+            f"--grader-report={report_path}", f"--grader-channel={channel}",
+            f"--grader-kernel-prefix={json.dumps(kernel_prefix(limits, cgroup, channel_dir))}",
             f"--grader-memory-mb={limits.memory_mb}", f"--grader-output-kb={limits.output_kb}",
+            f"--grader-processes={limits.processes if cgroup.mode == 'rlimit' else 0}",
             "-c", str(private_dir / "pytest.ini"), "--rootdir", private, "-q",
         ]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen(command, cwd=private, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            output, _ = process.communicate(timeout=limits.notebook_seconds)
+            output, _ = process.communicate(timeout=max(1.0, limits.notebook_seconds if seconds is None else seconds))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # pytest and everything in its session
             process.communicate()
-            kill_processes_in(Path(scratch))  # the kernel runs in a session of its own
+            if not limits.sandbox:
+                kill_processes_in(channel_dir)  # an unsandboxed kernel runs in a session of its own
             return []
+        if not limits.sandbox:
+            kill_processes_in(channel_dir)
         if not report_path.exists():
             raise RuntimeError(f"the grading run crashed:\n{output[-4000:]}")
         return json.loads(report_path.read_text())

@@ -93,9 +93,10 @@ def scores(q, K):
 def test_patching_torch_classes_in_one_exercise_does_not_change_another(make_submission):
     chapter = "04_masks"
     attack = solution_sources(chapter)["04.padding_mask"] + """
-torch.Tensor.detach = lambda self: torch.zeros(())          # defined on torch.Tensor; reporting a result calls it
+torch.Tensor.detach = lambda self: torch.zeros(())          # defined on torch.Tensor
 torch.Tensor.__matmul__ = lambda self, other: torch.zeros(())   # inherited from torch._C.TensorBase
 torch.Tensor.masked_fill = lambda self, mask, value: self       # inherited too
+torch.Tensor.__lt__ = lambda self, other: torch.zeros((), dtype=torch.bool)  # breaks this exercise's own answer
 """
     grade = grade_submission(make_submission({**solution_sources(chapter), "04.padding_mask": attack}, chapter))
     assert scores_of(grade) == {"04.padding_mask": 0, "04.causal_mask": 2, "04.masked_softmax": 3,

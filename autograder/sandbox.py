@@ -1,0 +1,228 @@
+"""The learner's kernel in a bubblewrap sandbox: one explicit list of what it can see and do.
+
+The kernel runs under ``bwrap`` (the sandbox Flatpak uses) as uid/gid 65534 in new user,
+pid, mount, ipc, uts, cgroup and network namespaces, so it has no network, sees only its
+own processes, and dies with the grader (``--die-with-parent``; when the namespace's first
+process dies, the kernel kills every other one in it). Its file system is the list in
+:func:`bwrap_command`: the system libraries and the Python environment read-only, the
+course package read-only (where the environment's installed package looks for it), a private ``/tmp`` and home on tmpfs, and the one folder that it
+shares with the grader for the kernel's IPC sockets. Everything else (the repository,
+``autograder/``, ``solutions/``, the golden outputs, the grading notebook and report, other
+submissions, the host's ``/tmp`` and ``/proc``) is simply not there.
+
+Memory and the number of processes are limited for the whole submission by a cgroup
+(v2 where one with the memory and pids controllers can be written, else v1), or, where
+neither can be written, per process by rlimits inside the sandbox (see :class:`Cgroup`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+SANDBOX_UID = 65534  # "nobody"
+HOME = "/home/learner"  # the kernel's home and working directory (tmpfs)
+TMPFS_MB = 512  # size of each of the sandbox's tmpfs folders (/tmp, the home)
+# Read-only system folders (symlinks, as Debian's /bin -> usr/bin, are recreated as links).
+SYSTEM_DIRS = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin"]
+# The few files of /etc that Python, its libraries and the dynamic linker read. Not all of
+# /etc: inside the user namespace the sandbox's uid owns what the host's root owns, so a
+# root-only file bound here would be readable.
+ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/nsswitch.conf",
+             "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/mime.types"]
+ENVIRONMENT = {"HOME": HOME, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+               "PYTHONNOUSERSITE": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": "/tmp/.matplotlib",
+               "IPYTHONDIR": "/tmp/.ipython", "TRITON_CACHE_DIR": "/tmp/.triton"}
+
+
+class SandboxUnavailable(Exception):
+    """bubblewrap is missing or cannot create namespaces here (macOS, a locked-down container)."""
+
+
+def bwrap_command(course: Path, channel: Path) -> list[str]:
+    """The ``bwrap`` command line (without the program to run) for a kernel whose IPC
+    sockets and connection file live in ``channel`` and that imports the course from ``course``."""
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "grader",
+               "--clearenv"]
+    for name, value in ENVIRONMENT.items():
+        command += ["--setenv", name, value]
+    for folder in SYSTEM_DIRS:
+        if os.path.islink(folder):
+            command += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            command += ["--ro-bind", folder, folder]
+    for path in ETC_FILES:
+        command += ["--ro-bind-try", path, path]
+    for prefix in sorted({sys.base_prefix, sys.prefix}):  # a venv's python links to its base
+        command += ["--ro-bind", prefix, prefix]
+    command += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",  # torch reads CPU topology
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", str(TMPFS_MB * 2**20), "--tmpfs", "/tmp",  # before anything bound under /tmp
+                "--size", str(TMPFS_MB * 2**20), "--tmpfs", HOME,
+                "--ro-bind", str(course), installed_location(course.name),
+                "--bind", str(channel), str(channel),
+                "--chdir", HOME]
+    return command
+
+
+@functools.cache
+def installed_location(package: str) -> str:
+    """Where this environment's Python finds ``package`` when run outside the repository (an
+    editable install points into the repository); the sandbox binds the package there."""
+    probe = f"import importlib.util; print(list(importlib.util.find_spec({package!r}).submodule_search_locations)[0])"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    found = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd="/", env=env)
+    if found.returncode != 0:
+        raise SandboxUnavailable(f"the course package '{package}' is not installed in this environment "
+                                 "(pip install -e . from the course's folder)")
+    return found.stdout.strip()
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why the sandbox cannot run on this machine, or ``None`` when it can (checked once)."""
+    if sys.platform != "linux":
+        return f"bubblewrap needs Linux (this is {sys.platform})"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    probe = ["bwrap", "--unshare-all", "--die-with-parent", "--uid", str(SANDBOX_UID),
+             "--gid", str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    finished = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    if finished.returncode != 0:
+        detail = (finished.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bubblewrap cannot create its namespaces here ({detail})"
+    return None
+
+
+def require_sandbox() -> None:
+    """Raise :class:`SandboxUnavailable` with the one-line reason when there is no sandbox."""
+    problem = sandbox_problem()
+    if problem:
+        raise SandboxUnavailable(problem)
+
+
+class Cgroup:
+    """One submission's cgroup: memory and process limits for all its processes together.
+
+    ``mode`` is ``"v2"``, ``"v1"`` or ``"rlimit"`` (no cgroup could be written: the kernel
+    then limits itself per process, see :func:`rlimits_for`). Use as a context manager: the
+    cgroup is removed on exit, after killing anything still in it.
+    """
+
+    V2_ROOT = Path("/sys/fs/cgroup")
+    V1_ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, memory_mb: int, processes: int) -> None:
+        self.memory_bytes = memory_mb * 2**20
+        self.processes = processes
+        self.name = f"attn-grader-{uuid.uuid4().hex[:12]}"
+        self.folders: list[Path] = []
+        self.mode = "rlimit"
+
+    def __enter__(self) -> Cgroup:
+        for mode, make in (("v2", self._make_v2), ("v1", self._make_v1)):
+            try:
+                if make():
+                    self.mode = mode
+                    return self
+            except OSError:
+                self._remove()
+        return self
+
+    def _make_v2(self) -> bool:
+        base = _own_v2_cgroup()
+        if base is None:
+            return False
+        controllers = (base / "cgroup.subtree_control").read_text().split()
+        if not {"memory", "pids"} <= set(controllers):
+            return False
+        folder = base / self.name
+        folder.mkdir()
+        self.folders = [folder]
+        (folder / "memory.max").write_text(str(self.memory_bytes))
+        if (folder / "memory.swap.max").exists():
+            (folder / "memory.swap.max").write_text("0")
+        (folder / "pids.max").write_text(str(self.processes))
+        return True
+
+    def _make_v1(self) -> bool:
+        memory, pids = _own_v1_cgroup("memory"), _own_v1_cgroup("pids")
+        if memory is None or pids is None:
+            return False
+        self.folders = [memory / self.name, pids / self.name]
+        for folder in self.folders:
+            folder.mkdir()
+        (self.folders[0] / "memory.limit_in_bytes").write_text(str(self.memory_bytes))
+        (self.folders[1] / "pids.max").write_text(str(self.processes))
+        return True
+
+    def launcher(self) -> list[str]:
+        """A command prefix that moves itself into the cgroup, then runs the rest (``exec "$@"``)."""
+        if self.mode == "rlimit":
+            return []
+        joins = " && ".join(f"echo $$ > {shlex.quote(str(folder / 'cgroup.procs'))}" for folder in self.folders)
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "grader-join-cgroup"]
+
+    def kill(self) -> None:
+        """Kill every process left in the cgroup."""
+        for folder in self.folders:
+            procs = folder / "cgroup.procs"
+            for _ in range(50):
+                try:
+                    pids = [int(pid) for pid in procs.read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+
+    def _remove(self) -> None:
+        for folder in self.folders:
+            for _ in range(100):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # busy: processes are still exiting
+                    self.kill()
+                    time.sleep(0.01)
+        self.folders = []
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+        self._remove()
+
+
+def _own_v2_cgroup() -> Path | None:
+    """The writable cgroup v2 folder this process belongs to, or ``None``."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            for mount in (Cgroup.V2_ROOT, Cgroup.V2_ROOT / "unified"):
+                folder = mount / line[3:].lstrip("/")
+                if (folder / "cgroup.subtree_control").exists() and os.access(folder, os.W_OK):
+                    return folder
+    return None
+
+
+def _own_v1_cgroup(controller: str) -> Path | None:
+    """This process's writable cgroup v1 folder for ``controller``, or ``None``."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            folder = Cgroup.V1_ROOT / controller / path.lstrip("/")
+            if (folder / "cgroup.procs").exists() and os.access(folder, os.W_OK):
+                return folder
+    return None
