@@ -21,11 +21,18 @@ from attn.payload import call_quietly
 CHECK_MIME = "application/vnd.attn-course.check+json"
 
 
-def report(function: Callable, *args: Any, **kwargs: Any) -> None:
-    """Call ``function`` and display the payload of its result as a grader check output."""
+def reporter(token: str) -> Callable[..., None]:
+    """The ``_check`` of one check cell: call a function, display the payload of its result.
+
+    The payload carries the cell's ``token``, so that the grader counts only what this cell's
+    own call displayed, never output that a thread of an earlier exercise sends meanwhile.
+    """
     from IPython.display import display
 
-    display({CHECK_MIME: call_quietly(function, *args, **kwargs)}, raw=True)
+    def report(function: Callable, *args: Any, **kwargs: Any) -> None:
+        display({CHECK_MIME: {**call_quietly(function, *args, **kwargs), "token": token}}, raw=True)
+
+    return report
 
 
 class CourseCodeUsed(Exception):

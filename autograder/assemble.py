@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass, replace
 
 import nbformat
@@ -26,11 +27,12 @@ from autograder.notebooks import (BOOK, CHECKS, GOLDEN, ContractError, Exercise,
 SEED = re.compile(r"\b(default_rng|manual_seed)\((\d+)\)")
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
 SETUP_HEADER = "# %% setup"
-PRELUDE = "from attn.grading import ModuleState, begin_exercise, guard_course_code, report as _check"
+PRELUDE = "from attn.grading import ModuleState, begin_exercise, guard_course_code, reporter"
 GUARD = "guard_course_code({answers!r})  # the course's own answers refuse to run for their exercises"
 SNAPSHOT = "_grader_state = ModuleState()  # after the setup: what each exercise starts from"
 BOUNDARY = ("_grader_state.restore()  # undo any patching by earlier exercises\n"
-            "begin_exercise({exercise!r})\nfrom attn.grading import report as _check")
+            "begin_exercise({exercise!r})")
+CHECK = "_check = reporter({token!r})  # this cell's results carry its token\n{source}"
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,9 @@ def grading_notebook(
         missing = "# No cell with this exercise id was found in the submission."
         cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
         for check in chapter.checks_for(exercise_id):
-            cell = _cell(check.source, role="check", exercise=exercise_id, label=check.label)
+            token = secrets.token_hex(8)
+            cell = _cell(CHECK.format(token=token, source=check.source), role="check", exercise=exercise_id,
+                         label=check.label, token=token)
             if golden is not None:
                 cell.execution_count = 1
                 cell.outputs = [new_output("display_data", data={CHECK_MIME: payload})

@@ -146,12 +146,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _payloads(outputs: list) -> list[dict]:
-    return [out["data"][CHECK_MIME] for out in outputs if CHECK_MIME in out.get("data", {})]
+def _payloads(outputs: list, token: str | None = None) -> list[dict]:
+    """The check payloads among ``outputs``; with ``token``, only those the cell's own ``_check``
+    displayed (a thread of an earlier exercise may display into this cell too), token removed."""
+    found = [out["data"][CHECK_MIME] for out in outputs if CHECK_MIME in out.get("data", {})]
+    if token is None:
+        return found
+    return [{k: v for k, v in payload.items() if k != "token"} for payload in found
+            if isinstance(payload, dict) and payload.get("token") == token]
+
+
+def _token(item: pytest.Item) -> str | None:
+    return item.cell.metadata.get("grader", {}).get("token")
 
 
 def _compare_check(item: pytest.Item, test: list, ref: list, skip_compare: object = None) -> bool:
-    expected, got = _payloads(ref), _payloads(test)
+    expected, got = _payloads(ref), _payloads(test, _token(item))
     if len(expected) != len(got):
         item.grader_reason = f"expected {len(expected)} result(s) from this check, got {len(got)}"
     else:
@@ -185,7 +195,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         "cell": item.cell_num,
         "outcome": _outcome(item, report),
         "reason": _reason(item, call),
-        "payloads": _payloads(item.test_outputs or []),
+        "payloads": _payloads(item.test_outputs or [], _token(item)),
         "seconds": round(call.duration, 3),
     })
 
