@@ -17,11 +17,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assemble import Chapter, grading_notebook, load_chapter, resolve_chapter, save_golden
+from autograder.assemble import Chapter, load_chapter, resolve_chapter, save_golden
+from autograder.diagnose import load_catalogue, misconception_payloads, rounds_of, run_rounds, save_misconceptions
 from autograder.notebooks import (BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, ContractError, exercise_of, exercises_in,
                                   notebook_text, read_notebook, solution_sources, source_of, stub_solution, tags_of,
                                   write_notebook)
-from autograder.run import Limits, run_grading_notebook
+from autograder.run import Limits
+from autograder.selfcheck_data import SELFCHECK_DATA, save_public_payloads
 
 GOLDEN_LIMITS = Limits(cell_seconds=300, notebook_seconds=1800)
 # What learners get: the book and what it needs to build and run; never solutions/, the hidden
@@ -81,13 +83,19 @@ def holds_work(path: Path) -> bool:
 
 def make_golden(chapter: Chapter) -> dict[str, list[dict]]:
     """Run the chapter's hidden checks on the reference solutions and return their outputs."""
+    return make_expected(chapter, with_misconceptions=False)[0]
+
+
+def make_expected(chapter: Chapter, with_misconceptions: bool = True) -> tuple[dict[str, list[dict]], dict]:
+    """The golden outputs and, in the same kernel run, the misconception payloads (see
+    :mod:`autograder.diagnose`) of the chapter's hidden checks."""
     name = chapter.name
-    sources = solution_sources(name)
-    ids = [exercise.id for exercise in chapter.exercises]
-    records = run_grading_notebook(grading_notebook(chapter, sources, None, ids), GOLDEN_LIMITS)
+    rounds = rounds_of(load_catalogue(name)) if with_misconceptions else []
+    sources = [solution_sources(name)] + [{e: m.source for e, m in entries.items()} for entries in rounds]
+    records = run_rounds(chapter, sources, GOLDEN_LIMITS)
     golden = {}
     for check in chapter.checks:
-        record = next((r for r in records if r.get("exercise") == check.exercise and r.get("label") == check.label), None)
+        record = records[0].get(check.key)
         if record is None or record["outcome"] != "passed" or not record["payloads"]:
             reason = record["reason"] if record else "it did not run"
             raise ContractError(f"{name}: the reference solution fails hidden check '{check.key}': {reason}")
@@ -95,7 +103,7 @@ def make_golden(chapter: Chapter) -> dict[str, list[dict]]:
             raise ContractError(f"{name}: the reference solution raises in hidden check '{check.key}': "
                                 f"{record['payloads']}")
         golden[check.key] = record["payloads"]
-    return golden
+    return golden, misconception_payloads(chapter, rounds, records[1:], golden)
 
 
 def write_student_copy(target: Path) -> None:
@@ -172,6 +180,10 @@ def main(args: argparse.Namespace) -> int:
         write_notebook(learner_notebook(read_notebook(solution_path)), target)
         print(f"wrote {target.relative_to(BOOK.parent)}")
     for solution_path in solution_paths:
-        save_golden(solution_path.stem, make_golden(load_chapter(solution_path.stem)))
-        print(f"wrote golden outputs for {solution_path.stem}")
+        golden, misconceptions = make_expected(load_chapter(solution_path.stem))
+        save_golden(solution_path.stem, golden)
+        save_misconceptions(solution_path.stem, misconceptions)
+        print(f"wrote golden outputs and misconception payloads for {solution_path.stem}")
+        save_public_payloads(solution_path.stem)
+        print(f"wrote the public self-check payloads of {solution_path.stem} to attn/{SELFCHECK_DATA.name}")
     return 0

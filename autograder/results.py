@@ -9,7 +9,11 @@ if TYPE_CHECKING:
 
 
 def gradescope_results(grade: Grade) -> dict:
-    """Results in Gradescope's format: one test per exercise, named by its id."""
+    """Results in Gradescope's format: one test per exercise, named by its id.
+
+    Each test's ``extra_data`` (a field Gradescope keeps but does not show) holds what the class
+    report counts: checks passed of all, all-or-nothing or partial credit, every check's outcome,
+    and the diagnosed misconception (its name and the checks it explains), if any."""
     tests = [
         {
             "name": result.id,
@@ -17,10 +21,18 @@ def gradescope_results(grade: Grade) -> dict:
             "max_score": result.points,
             "status": "passed" if result.passed else "failed",
             "output": "\n".join(result.feedback),
+            "extra_data": {
+                "checks_passed": result.checks_passed,
+                "checks": result.checks,
+                "credit": "all or nothing" if result.all_or_nothing else "partial",
+                "outcomes": result.outcomes,
+                "misconception": None if result.diagnosis is None else
+                {"name": result.diagnosis["name"], "checks": result.diagnosis["checks"]},
+            },
         }
         for result in grade.exercises
     ]
-    summary = [f"Chapter {grade.chapter}: {grade.score}/{grade.max_score} points.", *grade.notes]
+    summary = [f"Chapter {grade.chapter}: {grade.score:g}/{grade.max_score} points.", *grade.notes]
     return {
         "score": grade.score,
         "max_score": grade.max_score,
@@ -38,11 +50,13 @@ def ungradable_results(reason: str) -> dict:
 def format_report(grade: Grade) -> str:
     """A readable per-exercise report with feedback."""
     width = max(len(result.id) for result in grade.exercises)
-    lines = [f"Chapter {grade.chapter}: {grade.score}/{grade.max_score} points "
+    lines = [f"Chapter {grade.chapter}: {grade.score:g}/{grade.max_score} points "
              f"(graded in {grade.seconds:.1f} s)"]
     for result in grade.exercises:
         mark = "✓" if result.passed else "✗"
-        lines.append(f"  {mark} {result.id:<{width}}  {result.score}/{result.points}")
+        credit = "all or nothing" if result.all_or_nothing else "partial credit"
+        lines.append(f"  {mark} {result.id:<{width}}  {result.score:g}/{result.points}  "
+                     f"({result.checks_passed} of {result.checks} checks, {credit})")
         lines.extend(f"      {line}" for line in result.feedback)
     lines.extend(f"Note: {note}" for note in grade.notes)
     return "\n".join(lines)

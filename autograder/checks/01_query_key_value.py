@@ -32,6 +32,12 @@ _check(softmax, np.array([710.0, 712.0, 709.0]))
 # %% 01.softmax | very negative scores that underflow exp
 _check(softmax, np.array([-1200.0, -1201.0, -1203.0]))
 
+# %% 01.softmax | two scores 1000 apart (shift by the right score)
+_check(softmax, np.array([0.0, 1000.0]))
+
+# %% 01.softmax | scores spread from -1000 to 1000
+_check(softmax, np.array([-1000.0, 0.0, 1000.0, 999.0]))
+
 # %% 01.softmax | a single score
 _check(softmax, np.array([-7.0]))
 

@@ -49,6 +49,9 @@ _check(softmax_with_temperature, np.array([5.0, -3.0, 1.0, 0.0]), 50.0)
 # %% 02.softmax_with_temperature | a tiny temperature makes the divided scores overflow exp
 _check(softmax_with_temperature, np.array([2.0, 1.5, 1.9]), 0.002)
 
+# %% 02.softmax_with_temperature | scores far apart once divided by a small temperature
+_check(softmax_with_temperature, np.array([0.0, 5.0, -4.0]), 0.005)
+
 # %% 02.softmax_with_temperature | ties at a low temperature split the weight
 _check(softmax_with_temperature, np.array([3.0, -1.0, 3.0, 2.0]), 0.01)
 
@@ -64,6 +67,9 @@ _check(logsumexp, np.array([800.0, 799.0, 795.0]))
 
 # %% 02.logsumexp | very negative scores that underflow exp
 _check(logsumexp, np.array([-900.0, -902.0, -901.5, -950.0]))
+
+# %% 02.logsumexp | scores about 1000 apart
+_check(logsumexp, np.array([-5.0, 1000.0, 998.0]))
 
 # %% 02.logsumexp | one score far above the others
 _check(logsumexp, np.array([0.0, 60.0, -5.0]))

@@ -3,6 +3,8 @@
 # The inputs differ from the notebook's public self-checks on purpose. Modules are built,
 # given known weights by parameter name, and run by the helpers below; the helpers use
 # attn.encoder (never an earlier exercise), so every exercise is graded on its own.
+# A half-copied module is of no use, so the copy earns its points only when every check passes:
+# all-or-nothing: 06.copy_from_torch
 
 # %% setup
 import torch

@@ -39,6 +39,10 @@ _check(layer_norm, torch.tensor([[1.0, 3.0], [-2.0, 2.0]]), torch.tensor([1.0, 2
 # %% 07.layer_norm | equal features, a large eps
 _check(layer_norm, torch.full((3, 4), -2.5), torch.ones(4), torch.arange(4.0), 0.1)
 
+# %% 07.layer_norm | a small spread and a large eps (where eps goes matters)
+_check(layer_norm, torch.tensor([[0.1, -0.1, 0.3, -0.3], [1.0, 0.5, -0.5, -1.0]], dtype=torch.float64),
+       torch.ones(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64), 0.5)
+
 # %% 07.layer_norm | a large offset, float32
 _check(layer_norm, 1000.0 + _randn(707, 2, 8), torch.ones(8), torch.zeros(8), 1e-5)
 

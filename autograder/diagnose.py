@@ -1,0 +1,204 @@
+"""Misconception diagnosis: name the mistake behind a failing exercise.
+
+**The catalogue.** ``autograder/misconceptions/<chapter>.py`` (one file per chapter, named like
+its checks file) defines ``MISCONCEPTIONS``, a list of :class:`Misconception`:
+
+- ``exercise``: the exercise id, e.g. ``"01.softmax"``;
+- ``name``: a short kebab-case name, unique within the exercise, e.g. ``"subtracts-the-minimum"``;
+- ``explanation``: one sentence that says what the code does wrong and what is right instead,
+  addressed to the learner ("Your softmax subtracts the minimum ..."); it must not quote
+  expected values or hidden inputs;
+- ``section``: the heading of the chapter section that covers it, exactly as in the notebook
+  (without the leading ``#``); a test checks that the heading exists;
+- ``source``: a whole exercise cell holding the wrong implementation (same names as the
+  exercise). :func:`variant` makes one from a template by replacing exact snippets.
+
+Every entry must fail at least one hidden check (release refuses otherwise), and entries of
+one exercise must differ on some check, so each gets its own diagnosis (a test checks it).
+Aim for at least three entries per exercise.
+
+**Release** (``python -m autograder release``) runs every entry on the hidden inputs, in the
+same kernel run as the reference solutions, and stores, beside the golden outputs,
+``autograder/golden/<chapter>.misconceptions.json``: per exercise, each entry's name,
+explanation, section and its payloads on the checks it fails. Grading needs only that file,
+never the wrong implementations' code, so the Gradescope zip does not need
+``autograder/misconceptions/``; per-student inputs (which need ``solutions/``) run the
+catalogue again on the student's inputs. Release also stores each entry's payloads on the
+public self-check inputs in ``attn/selfcheck_data.json`` (see :mod:`autograder.selfcheck_data`).
+
+**Grading**: when an exercise fails a check, :func:`diagnose` compares the learner's payloads
+with every entry's, with the checks' tolerance, by the rule of :func:`attn.diagnosis.best_match`.
+A passing exercise is never diagnosed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from attn.diagnosis import best_match, same_results
+from autograder.assemble import Chapter, grading_notebook
+from autograder.notebooks import GOLDEN, ContractError
+from autograder.run import Limits, run_grading_notebook
+
+CATALOGUE = Path(__file__).resolve().parent / "misconceptions"
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A named wrong implementation of one exercise (see the module docstring)."""
+
+    exercise: str
+    name: str
+    explanation: str
+    section: str
+    source: str
+
+
+def variant(template: str, *replacements: tuple[str, str]) -> str:
+    """``template`` with each ``(old, new)`` replaced; raise if ``old`` is not in it."""
+    for old, new in replacements:
+        if old not in template:
+            raise ContractError(f"misconception template has no {old!r} to replace")
+        template = template.replace(old, new)
+    return template
+
+
+def load_catalogue(chapter: str) -> list[Misconception]:
+    """The misconceptions of ``chapter`` (none when it has no catalogue file)."""
+    path = CATALOGUE / f"{chapter}.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"misconceptions_{chapter}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entries = list(module.MISCONCEPTIONS)
+    names = [(entry.exercise, entry.name) for entry in entries]
+    if len(names) != len(set(names)):
+        raise ContractError(f"{chapter}: two misconceptions of one exercise share a name")
+    return entries
+
+
+def rounds_of(catalogue: list[Misconception]) -> list[dict[str, Misconception]]:
+    """The catalogue in rounds: round r holds the r-th misconception of every exercise."""
+    rounds: list[dict[str, Misconception]] = []
+    for entry in catalogue:
+        slot = next((r for r in rounds if entry.exercise not in r), None)
+        if slot is None:
+            slot = {}
+            rounds.append(slot)
+        slot[entry.exercise] = entry
+    return rounds
+
+
+def run_rounds(chapter: Chapter, rounds: list[dict[str, str]], limits: Limits) -> list[dict[str, dict]]:
+    """Run several sets of exercise sources in one kernel; per set, check key (and exercise id,
+for the exercise cell) -> record.
+
+    The first set is run as a normal grading notebook (prelude and setup first); each later
+    set appends only its exercise and check cells, after a boundary cell that undoes patching.
+    """
+    cells = []
+    for index, sources in enumerate(rounds):
+        notebook = grading_notebook(chapter, sources, None, [e.id for e in chapter.exercises if e.id in sources])
+        start = 0 if index == 0 else len(chapter.setup) + 2  # after prelude, setup and snapshot
+        for cell in notebook.cells[start:]:
+            cell.metadata["grader"]["round"] = str(index)
+            cells.append(cell)
+    notebook.cells = cells
+    records = run_grading_notebook(notebook, limits)
+    by_round: list[dict[str, dict]] = [{} for _ in rounds]
+    for record in records:
+        if record.get("role") == "check":
+            by_round[int(record["round"])][f"{record['exercise']} | {record['label']}"] = record
+        elif record.get("role") == "exercise":
+            by_round[int(record["round"])][record["exercise"]] = record
+    return by_round
+
+
+def misconception_payloads(chapter: Chapter, rounds: list[dict[str, Misconception]],
+                           records: list[dict[str, dict]], golden: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Exercise id -> catalogue entries with their payloads on the checks they fail.
+
+    Raise ContractError for a misconception that passes every hidden check (the checks are too
+    weak) or did not run."""
+    stored: dict[str, list[dict]] = {}
+    for round_entries, round_records in zip(rounds, records):
+        for exercise_id, entry in round_entries.items():
+            cell = round_records.get(exercise_id)
+            if cell is not None and cell["outcome"] == "failed":
+                raise ContractError(f"{chapter.name}: the cell of misconception '{entry.name}' fails: {cell['reason']}")
+            fails = {}
+            for check in chapter.checks_for(exercise_id):
+                record = round_records.get(check.key)
+                if record is None or record["outcome"] == "not-run":
+                    raise ContractError(f"{chapter.name}: misconception '{entry.name}' did not run check '{check.key}'")
+                if not same_results(golden[check.key], record["payloads"]):
+                    fails[check.label] = record["payloads"]
+            if not fails:
+                raise ContractError(f"{chapter.name}: misconception '{entry.name}' of {exercise_id} passes every "
+                                    "hidden check: add a check that it fails")
+            stored.setdefault(exercise_id, []).append(
+                {"name": entry.name, "explanation": entry.explanation, "section": entry.section, "fails": fails})
+    return stored
+
+
+def save_misconceptions(name: str, stored: dict[str, list[dict]]) -> None:
+    lines = [f" {json.dumps(exercise)}: {json.dumps(stored[exercise])}" for exercise in sorted(stored)]
+    (GOLDEN / f"{name}.misconceptions.json").write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+
+
+def load_misconceptions(name: str) -> dict[str, list[dict]]:
+    """The stored catalogue payloads of a chapter (empty when it has none)."""
+    path = GOLDEN / f"{name}.misconceptions.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def diagnose(exercise_id: str, checks: list[dict], stored: dict[str, list[dict]]) -> dict | None:
+    """The diagnosis of one exercise from its check records, or None (passing, or no match).
+
+    Returns ``{"name", "explanation", "section", "checks"}``: the mistake and the labels of the
+    failing checks it explains; never expected values or inputs."""
+    failed = [record["label"] for record in checks if record["outcome"] == "failed"]
+    passed = [record["label"] for record in checks if record["outcome"] == "passed"]
+    if not failed:
+        return None
+    results = {record["label"]: record["payloads"] for record in checks}
+    match = best_match(results, failed, passed, stored.get(exercise_id, []))
+    if match is None:
+        return None
+    entry, explained = match
+    return {"name": entry["name"], "explanation": entry["explanation"], "section": entry["section"],
+            "checks": explained}
+
+
+def remake(chapter: Chapter, golden: dict[str, list[dict]], limits: Limits) -> dict[str, list[dict]]:
+    """The catalogue's payloads against golden outputs already made (without rerunning the reference)."""
+    rounds = rounds_of(load_catalogue(chapter.name))
+    records = run_rounds(chapter, [{e: m.source for e, m in entries.items()} for entries in rounds], limits)
+    return misconception_payloads(chapter, rounds, records, golden)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.diagnose CHAPTER...``: remake the misconception payloads of chapters
+    (hidden and public inputs) from their stored golden outputs, without releasing them again."""
+    import argparse
+
+    from autograder.assemble import load_chapter, load_golden, resolve_chapter
+    from autograder.release import GOLDEN_LIMITS
+    from autograder.selfcheck_data import save_public_payloads
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.diagnose", description=main.__doc__)
+    parser.add_argument("chapters", nargs="+", help="chapter names or numbers")
+    for name in parser.parse_args(argv).chapters:
+        chapter = load_chapter(resolve_chapter(name))
+        save_misconceptions(chapter.name, remake(chapter, load_golden(chapter.name), GOLDEN_LIMITS))
+        save_public_payloads(chapter.name)
+        print(f"wrote the misconception payloads of {chapter.name} (hidden and public inputs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
