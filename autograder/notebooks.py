@@ -162,21 +162,36 @@ def write_submission(chapter: str, sources: dict[str, str], target: Path) -> Pat
 
 
 def read_submission(path: Path) -> dict:
-    """Read a learner's submission, raising :class:`Ungradable` with a clear reason if it is no notebook."""
+    """Read a learner's submission, raising :class:`Ungradable` with a clear reason if it is no notebook.
+
+    Whatever bytes the file holds, the answer is a dict with a list of cells or ``Ungradable``
+    with a one-line reason that says what to do.
+    """
+    name = _shown(path.name)
     if not path.is_file():
-        raise Ungradable(f"{path} does not exist or is not a file")
+        raise Ungradable(f"{_shown(str(path))} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
-        raise Ungradable(f"{path.name} is empty: submit the .ipynb file saved from JupyterLab")
+        raise Ungradable(f"{name} is empty: submit the .ipynb file saved from JupyterLab")
     if size > MAX_SUBMISSION_BYTES:
-        raise Ungradable(f"{path.name} is {size / 2**20:.0f} MB, more than the "
+        raise Ungradable(f"{name} is {size / 2**20:.0f} MB, more than the "
                          f"{MAX_SUBMISSION_BYTES // 2**20} MB limit: clear the outputs (Edit > Clear Outputs of All Cells), save and submit again")
+    resave = "open it in JupyterLab, save it and submit the saved .ipynb file"
     try:
         data = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Ungradable(f"{path.name} is not valid notebook JSON: submit the .ipynb file saved from JupyterLab") from None
+    except UnicodeDecodeError:
+        raise Ungradable(f"{name} is not valid notebook JSON (it is not UTF-8 text): {resave}") from None
+    except RecursionError:
+        raise Ungradable(f"{name} is not valid notebook JSON (it is nested too deeply): {resave}") from None
+    except ValueError:  # a syntax error, or a number too long to read
+        raise Ungradable(f"{name} is not valid notebook JSON: submit the .ipynb file saved from JupyterLab") from None
+    if isinstance(data, dict) and (data.get("nbformat") == 3 or "worksheets" in data):
+        raise Ungradable(f"{name} is an old nbformat 3 notebook: {resave} (JupyterLab converts it to version 4)")
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise Ungradable(f"{path.name} is JSON but not a Jupyter notebook (no list of cells)")
+        raise Ungradable(f"{name} is JSON but not a Jupyter notebook (no list of cells)")
+    version = data.get("nbformat", 4)
+    if version != 4 or isinstance(version, bool):
+        raise Ungradable(f"{name} says it is nbformat {_shown(repr(version))}, not 4: {resave}")
     return data
 
 
@@ -184,15 +199,41 @@ def submitted_sources(submission: dict) -> tuple[dict[str, str], list[str]]:
     """Exercise id -> source of the submitted cell, plus notes about anything unusual.
 
     Cells are found by their exercise id, whatever their tags; when a learner copied an
-    exercise cell, the last copy counts.
+    exercise cell, the last copy counts. Cells that are no exercise of the form ``01.name``
+    are ignored; an exercise cell whose source is not text raises :class:`Ungradable`.
     """
     sources: dict[str, str] = {}
     notes = []
     for cell in submission["cells"]:
         exercise = exercise_of(cell) if isinstance(cell, dict) else None
-        if exercise is None:
+        if exercise is None or not EXERCISE_ID.fullmatch(exercise.id):
             continue
-        if exercise.id in sources:
+        if exercise.id in sources and exercise.id not in {note.split(":")[0] for note in notes}:
             notes.append(f"{exercise.id}: the notebook has several cells with this id; the last one was graded")
-        sources[exercise.id] = source_of(cell)
+        sources[exercise.id] = _submitted_source(cell, exercise.id)
     return sources, notes
+
+
+def _submitted_source(cell: dict, exercise_id: str) -> str:
+    """The source of a submitted exercise cell as text the grader can run and write, or
+    :class:`Ungradable` saying what is wrong with it."""
+    source = cell.get("source", "")
+    resave = "copy your code into a fresh copy of the exercise cell in JupyterLab, save and submit again"
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        kind = "a list holding non-text items" if isinstance(source, list) else f"a JSON {type(source).__name__}"
+        raise Ungradable(f"the source of exercise cell {exercise_id} is {kind}, not text: {resave}")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Ungradable(f"the source of exercise cell {exercise_id} holds a character that is not valid text "
+                         f"(a lone surrogate, U+D800 to U+DFFF): {resave}") from None
+    return source
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` safe to print on one line: odd characters escaped, cut to ``limit`` characters."""
+    escaped = text.encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(char if char.isprintable() else repr(char)[1:-1] for char in escaped)
+    return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
