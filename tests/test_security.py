@@ -29,11 +29,14 @@ from pathlib import Path
 import pytest
 
 from autograder.assemble import chapter_names, load_chapter
+from autograder.credit import all_or_nothing, credit
 from autograder.gradescope import build_zip
 from autograder.notebooks import BOOK, exercise_of, read_notebook, solution_sources, source_of
 from conftest import CHAPTER, POINTS, ROOT, code_text, leaked_snippets, run_cli
+from conftest import points_of as points_of_chapter
 
 TOKEN = f"attack-{uuid.uuid4().hex[:12]}"  # in the argv of every process an attack starts
+MARKER = f"zz_{TOKEN.replace('-', '_')}"  # the name of every file a write attack creates
 SOLVED = solution_sources(CHAPTER)
 FULL = sum(POINTS.values())
 GUARDED = [ROOT / "autograder", ROOT / "attn", ROOT / "solutions", ROOT / "book"]
@@ -86,25 +89,40 @@ def processes_with(token: str) -> list[tuple[int, str]]:
 
 @pytest.fixture(autouse=True)
 def end_attack_processes():
-    """After each test, end what an attack left running (each carries TOKEN in its argv)."""
+    """After each test, end what an attack left running (each carries TOKEN in its argv), and
+    remove the files a write attack managed to create: in this checkout, in the checkout the
+    environment's editable install points to (the kernel imports the course from there), and
+    in the environment itself."""
     yield
     for pid, _ in processes_with(TOKEN):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    for path in [*ROOT.joinpath("attn").glob(f"*{TOKEN}*"), *ROOT.joinpath("autograder").rglob(f"*{TOKEN}*"),
-                 *Path(sys.prefix).rglob(f"*{TOKEN}*.pth")]:
-        path.unlink(missing_ok=True)  # what a write attack managed to create
+    import site
+
+    import attn
+    checkouts = {ROOT, Path(attn.__file__).resolve().parent.parent}
+    created = [path for checkout in checkouts for name in ("attn", "autograder")
+               for path in (checkout / name).rglob(f"{MARKER}*")]
+    created += [path for folder in site.getsitepackages() for path in Path(folder).glob(f"{MARKER}*")]
+    for path in created:
+        path.unlink(missing_ok=True)
+
+
+def squeezed(text: str) -> str:
+    """``text`` without any whitespace: spaces added or removed do not hide a line of code."""
+    return "".join(text.split())
 
 
 def check_lines() -> set[str]:
-    """Code lines of the hidden checks that would give a check away (long enough to be specific)."""
+    """Code lines of the hidden checks that would give a check away (long enough to be specific),
+    without whitespace."""
     lines = set()
     for chapter in chapter_names():
         for check in load_chapter(chapter).checks:
-            lines.update(line.strip() for line in check.source.splitlines()
-                         if len(line.strip()) >= 16 and not line.strip().startswith("#"))
+            lines.update(squeezed(line) for line in check.source.splitlines()
+                         if len(squeezed(line)) >= 14 and not line.strip().startswith("#"))
     return lines
 
 
@@ -121,7 +139,7 @@ def assert_clean(results: dict, secrets: tuple[str, ...] = ()) -> None:
     too_long = [len(line) for line in lines if len(line) > FEEDBACK_LINE_LIMIT]
     assert not too_long, f"feedback lines of {too_long} characters"
     feedback = "\n".join(outputs)
-    assert not [line for line in CHECK_LINES if line in feedback], "hidden check source in the feedback"
+    assert not [line for line in CHECK_LINES if line in squeezed(feedback)], "hidden check source in the feedback"
     assert not leaked_snippets(code_text(feedback)), "solution code in the feedback"
     assert not [secret for secret in secrets if secret in feedback], "a secret in the feedback"
 
@@ -401,11 +419,11 @@ for _folder in site.getsitepackages():
 
 def test_the_kernel_cannot_write_the_grader_the_course_or_the_environment(make_submission):
     before = file_hashes(*GUARDED)
-    marker = f"zz_{TOKEN.replace('-', '_')}"
-    results = grade(make_submission({**SOLVED, "01.scores": write_attack(marker)}))
+    results = grade(make_submission({**SOLVED, "01.scores": write_attack(MARKER)}))
     assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
     assert_unchanged(before, *GUARDED)
-    assert not list(Path(sys.prefix).rglob(f"{marker}.pth"))
+    import site
+    assert not [path for folder in site.getsitepackages() for path in Path(folder).glob(f"{MARKER}*")]
 
 
 SYMLINKS = TOOLS + '''
@@ -539,6 +557,33 @@ def test_memory_is_limited_for_the_whole_submission_not_per_process(make_submiss
     assert processes_with(TOKEN) == []
 
 
+FORK_BOMB = r'''
+import os, time
+
+def _concurrent_children(most=1000):
+    """Fork sleeping children until the system refuses one, or ``most`` run at once."""
+    children = []
+    try:
+        while len(children) < most:
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(5)
+                os._exit(0)
+            children.append(pid)
+    except OSError:  # EAGAIN: the process limit
+        pass
+    for pid in children:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    return len(children)
+''' + rewarded_if("_concurrent_children() == 1000")
+
+
+def test_a_fork_bomb_is_bounded_by_the_process_limit(make_submission):
+    results = grade(make_submission({**SOLVED, "01.scores": FORK_BOMB}))
+    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+
+
 def test_chained_kernel_deaths_stay_within_the_notebook_timeout(make_submission, tmp_path):
     dying = "import os, time\ntime.sleep(2.5)\nos._exit(1)\n"  # each kernel run fits the limit; three do not
     path = make_submission({exercise: dying for exercise in POINTS})
@@ -610,14 +655,13 @@ def test_the_kernel_has_no_network(make_submission):
 
 HOST_TMP = TOOLS + r'''
 def _host_secrets(name):
-    """Files called ``name`` anywhere under /tmp, and the folders of other gradings there."""
+    """Files called ``name`` anywhere under /tmp, and the host's folders of the grader and of pytest."""
     found = []
     for folder, subfolders, files in os.walk("/tmp"):
         if folder.count(os.sep) > 7:
             subfolders[:] = []
         found += [_read(os.path.join(folder, name)) for name_ in files if name_ == name]
-        found += [entry for entry in subfolders if entry.startswith(("grader-", "kernel-"))
-                  and os.path.join(folder, entry) != os.getcwd()]
+        found += [entry for entry in subfolders if entry.startswith(("grader-", "pytest-of-"))]
     return [entry for entry in found if entry]
 ''' + rewarded_if('_host_secrets("host-secret.txt")')
 
@@ -767,40 +811,58 @@ def test_the_course_packages_attention_cannot_answer_multi_head_attention(make_s
     assert OWN_CODE in feedback_of(results, "06.multi_head_attention")
 
 
-def test_a_copy_of_the_course_packages_blockwise_attention_earns_nothing(make_submission):
-    chapter = "08_attention_on_the_gpu"
-    clone = '''
-import types
-import attn.flash as _course
+GUARD_OFF = '''
+import sys
+import attn.flash
 
-_reference = _course.merged_blockwise_attention
-blockwise_attention = types.FunctionType(_reference.__code__, vars(_course), "blockwise_attention",
-                                         _reference.__defaults__)
+def blockwise_attention(q, k, v, block_size, causal=False):
+    for module in [m for name, m in list(sys.modules.items()) if name.startswith("attn")]:
+        for name in [n for n in vars(module) if "exercise" in n.lower() and not callable(vars(module)[n])]:
+            setattr(module, name, None)  # whatever tells the course code which exercise is graded
+    return attn.flash.merged_blockwise_attention(q, k, v, block_size, causal)
 '''
-    results = grade(make_submission({**solution_sources(chapter), "08.blockwise_attention": clone}, chapter))
+
+
+def test_course_code_called_with_the_guard_switched_off_earns_nothing(make_submission):
+    chapter = "08_attention_on_the_gpu"
+    results = grade(make_submission({**solution_sources(chapter), "08.blockwise_attention": GUARD_OFF}, chapter))
     assert points_of(results) == {"08.online_softmax": 3, "08.blockwise_attention": 0, "08.triton_attention": 4}
     assert OWN_CODE in feedback_of(results, "08.blockwise_attention")
 
 
+ORIGINAL = '''
+def _original(function):
+    """The function a wrapper (a guard, a decorator) holds in its closure, else the function."""
+    for cell in getattr(function, "__closure__", None) or ():
+        inner = cell.cell_contents
+        if callable(inner) and getattr(inner, "__name__", None) == function.__name__ and inner is not function:
+            return _original(inner)
+    return function
+'''
+
+
 def test_the_course_packages_ner_helpers_cannot_answer_chapter_9(make_submission):
     chapter = "09_named_entity_recognition"
-    wrapper = '''
+    unwrapped = ORIGINAL + '''
 from attn import ner
+
+_labels = _original(ner.first_subtoken_labels)
 
 def align_labels(word_ids, word_labels):
-    return ner.first_subtoken_labels(word_ids, word_labels)
+    return _labels(word_ids, word_labels)
 '''
-    copied_source = '''
-import inspect
+    copied_source = ORIGINAL + '''
+import inspect, textwrap
 from attn import ner
 
-exec(inspect.getsource(ner.entity_spans) + inspect.getsource(ner.span_scores), globals())
+for _function in (ner.entity_spans, ner.span_scores):  # the same code, compiled in this cell
+    exec(textwrap.dedent(inspect.getsource(_original(_function))), globals())
 
 def span_f1(true_tags, pred_tags):
     scores = span_scores(true_tags, pred_tags)
     return scores["precision"], scores["recall"], scores["f1"]
 '''
-    sources = {**solution_sources(chapter), "09.align_labels": wrapper, "09.span_f1": copied_source}
+    sources = {**solution_sources(chapter), "09.align_labels": unwrapped, "09.span_f1": copied_source}
     results = grade(make_submission(sources, chapter))
     assert points_of(results) == {"09.multi_head_attention": 4, "09.align_labels": 0,
                                   "09.token_classification_loss": 3, "09.span_f1": 0}
@@ -845,9 +907,12 @@ _solution = padding_mask
 def padding_mask(lengths, max_len):
     global _calls
     _calls += 1
-    if _calls == 4:  # after this exercise's own checks have started: only the later ones are hit
-        attn.grading.report.__code__ = (lambda function, *args, **kwargs: None).__code__
-        attn.payload.call_quietly.__code__ = (lambda function, *args, **kwargs: {"type": "none"}).__code__
+    if _calls == 4:  # while this exercise's last check runs: only the later checks are hit
+        for _module in (attn.grading, attn.payload):
+            for _name in ("reporter", "report", "call_quietly"):
+                _function = getattr(_module, _name, None)
+                if callable(_function) and getattr(_function, "__code__", None) is not None:
+                    _function.__code__ = (lambda *args, **kwargs: None).__code__
     return _solution(lengths, max_len)
 ''',
     "a no-op restore, then patched libraries": '''
@@ -866,6 +931,28 @@ def _imitate():
         display({attn.grading.CHECK_MIME: fake}, raw=True)
         print("✓ all checks pass")
         time.sleep(0.005)
+
+threading.Thread(target=_imitate, daemon=True).start()
+''',
+    "a thread that imitates check results with the running check's own token": '''
+import re, sys, threading, time
+from IPython.display import display
+import attn.grading
+
+def _token_of_running_check():
+    check = getattr(sys.modules["__main__"], "_check", None)
+    for cell in getattr(check, "__closure__", None) or ():
+        if isinstance(cell.cell_contents, str) and re.fullmatch("[0-9a-f]{8,64}", cell.cell_contents):
+            return cell.cell_contents
+    history = getattr(sys.modules["__main__"], "In", None) or [""]
+    found = re.findall("reporter[(].([0-9a-f]+)", history[-1])  # the running cell's source
+    return found[-1] if found else None
+
+def _imitate():
+    fake = {"type": "array", "library": "torch", "shape": [0], "dtype": "bool", "values": []}
+    for _ in range(5000):
+        display({attn.grading.CHECK_MIME: {**fake, "token": _token_of_running_check()}}, raw=True)
+        time.sleep(0.002)
 
 threading.Thread(target=_imitate, daemon=True).start()
 ''',
@@ -912,10 +999,19 @@ def attend(p, V):
 '''
 
 
+def honest_score(chapter: str, exercise_id: str, passed: int) -> float:
+    """The points of an exercise whose answer passes ``passed`` of its hidden checks."""
+    checks = len(load_chapter(chapter).checks_for(exercise_id))
+    points = points_of_chapter(chapter)[exercise_id]
+    return credit(points, passed, checks, exercise_id in all_or_nothing(chapter))
+
+
 def test_arrays_that_lie_about_dtype_or_shape_fail(make_submission):
     sources = {**SOLVED, "01.softmax": LYING_ARRAYS, "01.attend": LYING_ARRAYS}
     results = grade(make_submission(sources))
-    assert points_of(results) == {**POINTS, "01.softmax": 0, "01.attend": 0}
+    # the honest arrays: float64 softmax fails only the float32 check; a (1, d) result fails every check
+    assert points_of(results) == {**POINTS, "01.softmax": honest_score(CHAPTER, "01.softmax", 5),
+                                  "01.attend": 0}
     assert "dtype float32, got float64" in feedback_of(results, "01.softmax")
     assert "shape" in feedback_of(results, "01.attend")
 
@@ -941,8 +1037,45 @@ def masked_attention(Q, K, V, mask):
 
 def test_a_tensor_that_lies_about_its_dtype_fails(make_submission):
     results = grade(make_submission({**solution_sources(MASKS), "04.masked_attention": LYING_TENSOR}, MASKS))
-    assert points_of(results) == {**MASK_POINTS, "04.masked_attention": 0}
+    # the honest float64 result passes only the float64 check
+    assert points_of(results) == {**MASK_POINTS, "04.masked_attention": honest_score(MASKS, "04.masked_attention", 1)}
     assert "dtype float32, got float64" in feedback_of(results, "04.masked_attention")
+
+
+FORGED_PAYLOADS = '''
+import attn.grading, attn.payload
+
+_deep = {"type": "none"}
+for _ in range(900):
+    _deep = {"type": "sequence", "items": [_deep]}
+_FORGED = [
+    {"type": "array", "library": "numpy", "shape": [8], "dtype": "float64", "values": []},
+    {"type": "array", "shape": "x", "values": "abc"},
+    {"type": "number", "value": "NaN"},
+    {"type": "sequence", "items": 5},
+    {"type": ["unhashable"]},
+    {"type": "error", "error": 12345},
+    {"type": "array", "library": "numpy", "shape": [10**12], "dtype": "float64", "values": [0.5]},
+    _deep,
+]
+
+def _forged(function, *args, **kwargs):
+    return _FORGED.pop(0) if _FORGED else {"type": "none"}
+
+for _module in (attn.grading, attn.payload):  # what builds a check's payload in the kernel
+    if hasattr(_module, "call_quietly"):
+        _module.call_quietly = _forged
+
+def softmax(s):
+    raise NotImplementedError
+'''
+
+
+def test_malformed_payloads_from_the_kernel_cost_only_their_exercise(make_submission):
+    """The kernel is the learner's: whatever JSON it sends as a check's result, the grader
+    grades (exit 0), and only that exercise loses its points."""
+    results = grade(make_submission({**SOLVED, "01.softmax": FORGED_PAYLOADS}))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}
 
 
 # --------------------------------------------------------------------------- feedback without bounds
@@ -961,7 +1094,7 @@ from IPython.display import display
 import attn.grading
 
 def scores(q, K):
-    return K @ q
+    raise NotImplementedError
 
 def _check(function, *args):  # the check cells call this name: a cut made in the kernel is skipped
     display({attn.grading.CHECK_MIME: {"type": "error", "error": "w" * 900_000}}, raw=True)
@@ -1005,13 +1138,16 @@ import inspect
 def attend(p, V):
     caller = inspect.stack()[2].frame  # the hidden check cell that called us
     raise RuntimeError("\\n".join(In) + "\\n".join(inspect.getsource(caller).splitlines()))
+
+def softmax(s):  # the same, with the spaces taken out and the lines joined
+    raise RuntimeError(";".join(line.replace(" ", "") for cell in In for line in cell.splitlines()))
 '''
 
 
 def test_exception_messages_cannot_carry_the_checks_solutions_or_files(make_submission, tmp_path):
     secret = f"secret-{uuid.uuid4().hex}"
     (tmp_path / "host-secret.txt").write_text(secret)
-    results = grade(make_submission({**SOLVED, "01.scores": LEAKING_FILES, "01.attend": LEAKING_HISTORY}),
-                    secrets=(secret,))
-    assert points_of(results) == {**POINTS, "01.scores": 0, "01.attend": 0}
+    sources = {"01.scores": LEAKING_FILES, "01.attend": LEAKING_HISTORY, "01.softmax": LEAKING_HISTORY}
+    results = grade(make_submission(sources), secrets=(secret,))
+    assert points_of(results) == {"01.scores": 0, "01.attend": 0, "01.softmax": 0}
     assert "RuntimeError" in feedback_of(results, "01.scores")
