@@ -87,9 +87,9 @@ MISCONCEPTIONS = [
         MASK, variant(CAUSAL, ("tril(diagonal=m - n)", "tril(diagonal=n - m)"))),
     Misconception(
         "10.generate_with_cache", "causal-flag-on-the-new-token",
-        "Your decoding steps pass is_causal=True with one query against all cached keys; aligned "
-        "to the top left, that lets the new token see only key 0. A single new query is the last "
-        "position and needs no mask.",
+        "Your decoding steps pass is_causal=True with one query against all cached keys, and "
+        "aligned to the top left that lets the new token see only key 0, while a single new "
+        "query is the last position and needs no mask.",
         CACHE, variant(GENERATE, ("F.scaled_dot_product_attention(q, kv[0], kv[1])",
                                   "F.scaled_dot_product_attention(q, kv[0], kv[1], is_causal=True)"))),
     Misconception(
