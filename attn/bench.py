@@ -206,9 +206,10 @@ def plot_results(results: dict, ax=None):
     ax.minorticks_off()
     ax.set_xlabel("sequence length n")
     ax.set_ylabel("median forward time (ms)")
-    ax.set_title(f"Attention on {results['device']}, {results['threads']} threads "
+    threads = f"{results['threads']} thread" + ("" if results["threads"] == 1 else "s")
+    ax.set_title(f"Attention on {results['device']}, {threads} "
                  f"(B={first['batch']}, h={first['heads']}, d={first['d']})", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     ax.grid(True, which="major", alpha=0.3)
     return ax
 

@@ -27,7 +27,7 @@ def heatmap(
         raise ValueError(f"heatmap expects a 2-D (queries, keys) matrix, got shape {matrix.shape}")
     n, m = matrix.shape
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.55 * m, 0.8 + 0.5 * n))
+        _, ax = plt.subplots(figsize=(min(7.5, 1.0 + 0.55 * m), 0.8 + 0.5 * n))
     colormap = plt.get_cmap("viridis").copy()
     colormap.set_bad("lightgrey")
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=colormap, vmin=0.0, vmax=1.0)
@@ -42,5 +42,5 @@ def heatmap(
             for j in range(m):
                 if np.isfinite(matrix[i, j]):
                     shade = "black" if matrix[i, j] > 0.6 else "white"
-                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", color=shade, fontsize=8)
+                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", color=shade, fontsize=9)
     return ax

@@ -6,6 +6,8 @@
   the theme's template reads ``default_mode``, which no theme option sets, so it is set here:
   light, as the figures are drawn on white.
 - The favicon, without which browsers log a 404 for ``/favicon.ico``, is set in ``_config.yml``.
+- One search field: the PyData theme underneath adds its own to a header bar
+  (``navbar_persistent``), above the one in the sidebar; the header's is left out.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ def clean_page(app: Sphinx, pagename: str, templatename: str, context: dict, doc
     context["script_files"] = scripts
 
 
+def one_search_field(app: Sphinx, config: object) -> None:
+    """``config-inited`` handler: no second search field in the header bar."""
+    config.html_theme_options["navbar_persistent"] = []
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", one_search_field)
     app.connect("html-page-context", clean_page, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import nbformat
 import yaml
-from IPython.display import Markdown
+from IPython.display import SVG, Markdown
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -85,8 +86,53 @@ def learning_path() -> Markdown:
     blocks = []
     for chapter in chapters():
         goals = "\n".join(f"- {goal}" for goal in chapter.goals)
-        blocks.append(f"**{chapter.link}**\n\n{chapter.summary}\n\nYou will be able to:\n\n{goals}")
+        blocks.append(f"**{chapter.link}**\n\n{chapter.summary}\n\n"
+                      f":::{{dropdown}} After it, you will be able to:\n{goals}\n:::")
     return Markdown("\n\n".join(blocks))
+
+
+MAP_WIDTH, MAP_ROW, MAP_TOP = 690, 64, 12  # SVG units: CSS pixels in the column of a 1280-px window
+MAP_CHARS = 74  # characters of the 14-unit monospace line that fit beside the path
+
+
+def map_lines(chapter: ChapterInfo) -> list[str]:
+    """The "builds:" lines of one chapter on the course map: its exercises' names, wrapped."""
+    names = [exercise_id.split(".", 1)[1] for exercise_id, _ in chapter.exercises]
+    lines, line = [], "builds:"
+    for name in names:
+        if len(line) + len(name) + 2 > MAP_CHARS:
+            lines.append(line + ",")
+            line = "       "
+        line += ("," if not line.endswith((":", " ")) else "") + " " + name
+    return lines + [line] if names else ["reading and examples"]
+
+
+def course_map() -> SVG:
+    """The course as a path: one stop per chapter, with what its exercises build."""
+    rows, y = [], MAP_TOP
+    for number, chapter in enumerate(chapters(), start=1):
+        lines = map_lines(chapter)
+        height = MAP_ROW + 18 * (len(lines) - 1)
+        title = re.sub(r"^\d+\.\s*", "", chapter.title)
+        rows.append((number, title, lines, y, height))
+        y += height
+    last_centre = rows[-1][3] + 20 if rows else MAP_TOP
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{MAP_WIDTH}" height="{y + 4}" '
+             f'viewBox="0 0 {MAP_WIDTH} {y + 4}" font-family="sans-serif">',
+             f'<line x1="28" y1="{MAP_TOP + 20}" x2="28" y2="{last_centre}" stroke="#9bb7d4" '
+             'stroke-width="6" stroke-linecap="round"/>']
+    for number, title, lines, top, _ in rows:
+        parts.append(f'<circle cx="28" cy="{top + 20}" r="17" fill="#1f5f9e"/>'
+                     f'<text x="28" y="{top + 26}" font-size="16" font-weight="bold" fill="white" '
+                     f'text-anchor="middle">{number}</text>'
+                     f'<text x="60" y="{top + 25}" font-size="16" font-weight="bold" '
+                     f'fill="#1b2a3a">{escape(title)}</text>')
+        for offset, line in enumerate(lines):
+            parts.append(f'<text x="60" y="{top + 46 + 18 * offset}" font-size="14" '
+                         f'font-family="monospace" fill="#3d4f61" xml:space="preserve">'
+                         f'{escape(line)}</text>')
+    parts.append("</svg>")
+    return SVG("".join(parts))
 
 
 def exercise_table() -> Markdown:
