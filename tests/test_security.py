@@ -870,6 +870,27 @@ def span_f1(true_tags, pred_tags):
     assert OWN_CODE in feedback_of(results, "09.span_f1")
 
 
+def test_the_course_packages_decoder_cannot_answer_chapter_10(make_submission):
+    """attn.decoder generates greedily (what 10.generate_with_cache must return), and attn.flash
+    computes attention (the core of 10.grouped_query_attention)."""
+    chapter = "10_decoders_and_the_kv_cache"
+    recompute = "from attn.decoder import generate_by_recomputing as generate_with_cache\n"
+    repeat_heads = '''
+from attn.flash import naive_attention
+
+def grouped_query_attention(q, k, v, causal=False):
+    group = q.shape[1] // k.shape[1]
+    return naive_attention(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1), causal)
+'''
+    sources = {**solution_sources(chapter), "10.generate_with_cache": recompute,
+               "10.grouped_query_attention": repeat_heads}
+    results = grade(make_submission(sources, chapter))
+    assert points_of(results) == {**points_of_chapter(chapter), "10.generate_with_cache": 0,
+                                  "10.grouped_query_attention": 0}
+    assert OWN_CODE in feedback_of(results, "10.generate_with_cache")
+    assert OWN_CODE in feedback_of(results, "10.grouped_query_attention")
+
+
 # --------------------------------------------------------------------------- one exercise breaks the next
 
 MASKS = "04_masks"
