@@ -969,7 +969,9 @@ def _token_of_running_check():
     found = re.findall("reporter[(].([0-9a-f]+)", history[-1])  # the running cell's source
     return found[-1] if found else None
 
-def _imitate():
+def _imitate(started=len(In)):
+    while not any("04.causal_mask" in cell for cell in In[started:]):  # wait for the next exercise
+        time.sleep(0.002)
     fake = {"type": "array", "library": "torch", "shape": [0], "dtype": "bool", "values": []}
     for _ in range(5000):
         display({attn.grading.CHECK_MIME: {**fake, "token": _token_of_running_check()}}, raw=True)
@@ -1020,18 +1022,21 @@ def attend(p, V):
 '''
 
 
-def honest_score(chapter: str, exercise_id: str, passed: int) -> float:
-    """The points of an exercise whose answer passes ``passed`` of its hidden checks."""
-    checks = len(load_chapter(chapter).checks_for(exercise_id))
+def honest_score(chapter: str, exercise_id: str, dtype: str, failing: bool) -> float:
+    """The points of an honest answer that fails (``failing``) or passes only (not ``failing``)
+    the hidden checks whose label names ``dtype``."""
+    labels = [check.label for check in load_chapter(chapter).checks_for(exercise_id)]
+    named = sum(dtype in label for label in labels)
+    passed = len(labels) - named if failing else named
     points = points_of_chapter(chapter)[exercise_id]
-    return credit(points, passed, checks, exercise_id in all_or_nothing(chapter))
+    return credit(points, passed, len(labels), exercise_id in all_or_nothing(chapter))
 
 
 def test_arrays_that_lie_about_dtype_or_shape_fail(make_submission):
     sources = {**SOLVED, "01.softmax": LYING_ARRAYS, "01.attend": LYING_ARRAYS}
     results = grade(make_submission(sources))
     # the honest arrays: float64 softmax fails only the float32 check; a (1, d) result fails every check
-    assert points_of(results) == {**POINTS, "01.softmax": honest_score(CHAPTER, "01.softmax", 5),
+    assert points_of(results) == {**POINTS, "01.softmax": honest_score(CHAPTER, "01.softmax", "float32", True),
                                   "01.attend": 0}
     assert "dtype float32, got float64" in feedback_of(results, "01.softmax")
     assert "shape" in feedback_of(results, "01.attend")
@@ -1059,7 +1064,8 @@ def masked_attention(Q, K, V, mask):
 def test_a_tensor_that_lies_about_its_dtype_fails(make_submission):
     results = grade(make_submission({**solution_sources(MASKS), "04.masked_attention": LYING_TENSOR}, MASKS))
     # the honest float64 result passes only the float64 check
-    assert points_of(results) == {**MASK_POINTS, "04.masked_attention": honest_score(MASKS, "04.masked_attention", 1)}
+    assert points_of(results) == {**MASK_POINTS,
+                                  "04.masked_attention": honest_score(MASKS, "04.masked_attention", "float64", False)}
     assert "dtype float32, got float64" in feedback_of(results, "04.masked_attention")
 
 
