@@ -16,7 +16,7 @@ import warnings
 from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
 
-from attn.payload import call_quietly
+from attn.payload import MAX_MESSAGE, call_quietly
 
 CHECK_MIME = "application/vnd.attn-course.check+json"
 
@@ -33,6 +33,35 @@ def reporter(token: str) -> Callable[..., None]:
         display({CHECK_MIME: {**call_quietly(function, *args, **kwargs), "token": token}}, raw=True)
 
     return report
+
+
+def start_kernel(connection_file: str, memory_bytes: int, processes: int) -> None:
+    """Run an IPython kernel for the grader, limited before any learner code runs.
+
+    Limits: the data segment (an attempt to allocate more fails with MemoryError instead of
+    exhausting the machine), the size of a file it writes, no core dumps and, where no cgroup
+    counts them (``processes`` > 0), its processes. An error's message and traceback are cut
+    before they are sent, so a 200 MB exception message never reaches the grader.
+    """
+    import resource
+
+    from ipykernel.kernelapp import launch_new_instance
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**28, 2**28))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    send_error = ZMQInteractiveShell._showtraceback
+
+    def send_short_error(shell: Any, etype: type, evalue: BaseException, stb: list[str]) -> None:
+        message = str.__str__(str(evalue))[:MAX_MESSAGE] if isinstance(evalue, BaseException) else ""
+        send_error(shell, etype, message, [line[:MAX_MESSAGE] for line in stb[-20:]])
+
+    ZMQInteractiveShell._showtraceback = send_short_error
+    sys.argv = ["grader-kernel", "-f", connection_file]
+    launch_new_instance()
 
 
 class CourseCodeUsed(Exception):

@@ -30,8 +30,8 @@ SETUP_HEADER = "# %% setup"
 PRELUDE = "from attn.grading import ModuleState, begin_exercise, guard_course_code, reporter"
 GUARD = "guard_course_code({answers!r})  # the course's own answers refuse to run for their exercises"
 SNAPSHOT = "_grader_state = ModuleState()  # after the setup: what each exercise starts from"
-BOUNDARY = ("_grader_state.restore()  # undo any patching by earlier exercises\n"
-            "begin_exercise({exercise!r})")
+BEGIN = "begin_exercise({exercise!r})"
+BOUNDARY = "_grader_state.restore()  # undo any patching by earlier exercises\n" + BEGIN
 CHECK = "_check = reporter({token!r})  # this cell's results carry its token\n{source}"
 
 
@@ -130,9 +130,11 @@ def grading_notebook(
     """The notebook nbval runs: prelude, the chapter's setup, then each exercise and its checks.
 
     The prelude makes the course package's own answers to this chapter's exercises refuse to
-    run for them (``autograder.course_code``). Before each exercise, a boundary cell restores
-    what the earlier exercises may have changed (``attn.grading.ModuleState``), so one
-    exercise cannot change how another is graded.
+    run for them (``autograder.course_code``). A learner's submission is graded with one
+    notebook, and so one fresh kernel, per exercise: nothing an exercise does in its kernel
+    can reach another's. Several exercises in one notebook (trusted code: the reference
+    solutions, the misconceptions) are separated by boundary cells that restore what the
+    earlier exercises changed (``attn.grading.ModuleState``).
 
     ``sources`` maps exercise ids to the code to grade. With ``golden``, check cells carry the
     expected outputs; without it (when making golden outputs) they carry none.
@@ -141,9 +143,12 @@ def grading_notebook(
     guard = GUARD.format(answers=answers) if answers else ""
     cells = [_cell(f"{PRELUDE}\n{guard}\n{chapter.check_setup}".strip(), role="prelude")]
     cells += [_cell(source, role="setup") for source in chapter.setup]
-    cells.append(_cell(SNAPSHOT, role="prelude"))
+    shared = len(exercise_ids) > 1  # one kernel for several exercises: restore state between them
+    if shared:
+        cells.append(_cell(SNAPSHOT, role="prelude"))
     for exercise_id in exercise_ids:
-        cells.append(_cell(BOUNDARY.format(exercise=exercise_id), role="boundary", exercise=exercise_id))
+        boundary = BOUNDARY if shared else BEGIN
+        cells.append(_cell(boundary.format(exercise=exercise_id), role="boundary", exercise=exercise_id))
         missing = "# No cell with this exercise id was found in the submission."
         cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
         for check in chapter.checks_for(exercise_id):

@@ -13,11 +13,12 @@ from autograder.assemble import (Chapter, chapter_names, grading_notebook, load_
                                  resolve_chapter, vary_inputs)
 from autograder.credit import all_or_nothing, credit, whole
 from autograder.diagnose import diagnose, load_misconceptions
+from autograder.course_code import course_code_named
 from autograder.feedback import MAX_NOTES, clean, secret_lines
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
 from autograder.release import make_expected
 from autograder.results import format_report, gradescope_results, ungradable_results
-from autograder.run import Limits, run_grading_notebook
+from autograder.run import Limits, run_grading_notebooks
 from autograder.sandbox import sandbox_problem
 
 
@@ -80,8 +81,8 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     With ``student``, the random hidden inputs are drawn for that student, and the expected
     outputs made from the reference solutions on the spot (this needs ``solutions/``).
 
-    All exercises run in one kernel. When an exercise kills the kernel or times out, the
-    exercises after it are graded again in a fresh kernel, so one cannot cost another.
+    Each exercise runs in a fresh sandboxed kernel of its own (all in the submission's cgroup), so one
+    that crashes, times out or changes global state cannot cost another.
     """
     started = time.perf_counter()
     sources, notes = submitted_sources(read_submission(path))
@@ -95,28 +96,26 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
         chapter = vary_inputs(chapter, student)
         golden, misconceptions = make_expected(chapter)
     secrets = secret_lines(chapter.check_setup, *(check.source for check in chapter.checks))
-    results: dict[str, ExerciseResult] = {}
-    pending = [exercise.id for exercise in chapter.exercises]
-    deadline = started + limits.notebook_seconds  # for the whole submission, across kernel restarts
-    while pending:
-        left = deadline - time.perf_counter()
-        notebook = grading_notebook(chapter, sources, golden, pending)
-        records = run_grading_notebook(notebook, limits, seconds=left) if left > 0 else []
-        for record in records:
-            if record.get("reason"):
-                record["reason"] = clean(record["reason"], secrets)
-        decided = judge(chapter, pending, records, misconceptions)
-        if not decided:
+    exercise_ids = [exercise.id for exercise in chapter.exercises]
+    notebooks = [grading_notebook(chapter, sources, golden, [exercise_id]) for exercise_id in exercise_ids]
+    left = limits.notebook_seconds - (time.perf_counter() - started)
+    records = run_grading_notebooks(notebooks, limits, seconds=left)
+    for record in records:
+        if record.get("reason"):
+            record["reason"] = clean(record["reason"], secrets)
+    results = judge(chapter, exercise_ids, records, misconceptions)
+    for exercise_id in exercise_ids:
+        if exercise_id not in results:
             reason = f"not graded: the notebook ran out of its {limits.notebook_seconds} s time limit"
-            decided = {exercise_id: _result(chapter, exercise_id, [reason]) for exercise_id in pending}
-        results.update(decided)
-        pending = [exercise_id for exercise_id in pending if exercise_id not in decided]
-    for result in results.values():
-        used = next((line for line in result.feedback if COURSE_CODE in line), None)
-        if used:  # one line, not one per check
-            result.score = 0
-            result.feedback = [f"Not graded: {used.split(COURSE_CODE + ': ', 1)[-1]}. "
-                               "An exercise must be your own code, not the course package's."]
+            results[exercise_id] = _result(chapter, exercise_id, [reason])
+    for exercise_id, result in results.items():
+        named = course_code_named(exercise_id, sources.get(exercise_id, ""))
+        refused = next((line for line in result.feedback if COURSE_CODE in line), None)
+        if named or refused:  # one line, not one per check
+            used = named or refused.rsplit("the course's ", 1)[-1]
+            result.score, result.diagnosis = 0, None
+            result.feedback = [f"Not graded: {exercise_id} uses the course package's {used}. "
+                               "An exercise must be your own code."]
     for exercise_id in results.keys() - sources.keys():
         results[exercise_id].feedback.insert(0, "No cell with this exercise id was found in your notebook: "
                                                 "copy the exercise cell back from the original notebook.")

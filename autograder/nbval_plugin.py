@@ -1,9 +1,10 @@
 """pytest plugin that adapts nbval to grading; it runs in the grader's process, never in the kernel.
 
 Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
-- starts the learner's kernel under the command prefix it is given (the cgroup launcher and the
-  bubblewrap sandbox of ``autograder.sandbox``), talking over IPC sockets in ``--grader-channel``,
-  with per-process limits on memory, file size and (without a cgroup) processes;
+- starts a fresh kernel for each grading notebook, each in a bubblewrap sandbox of its own
+  (``autograder.sandbox``) after the cgroup launcher it is given, talking over IPC sockets in
+  its own folder under ``--grader-channel``, limited by ``attn.grading.start_kernel``; the
+  next notebook's kernel starts while one runs;
 - caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from queue import Empty
@@ -28,9 +30,12 @@ from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from attn.grading import CHECK_MIME
 from attn.payload import compare_payloads
+from autograder.notebooks import ROOT
+from autograder.sandbox import bwrap_command
 
 _channel = ""
-_kernel_prefix: list[str] = []
+_launcher: list[str] = []
+_sandbox = False
 _memory_bytes = 0
 _output_bytes = 0
 _processes = 0
@@ -41,60 +46,75 @@ _timed_out: set[str] = set()  # exercises with a check that timed out: their oth
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--grader-report", required=True, help="where to write the per-cell JSON report")
-    group.addoption("--grader-channel", required=True, help="folder for the kernel's connection file and sockets")
-    group.addoption("--grader-kernel-prefix", required=True, help="JSON list: the command the kernel runs under")
+    group.addoption("--grader-channel", required=True, help="folder for each kernel's connection file and sockets")
+    group.addoption("--grader-launcher", required=True, help="JSON list: the command prefix that joins the cgroup")
+    group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
     group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
     group.addoption("--grader-processes", type=int, required=True, help="process limit inside the kernel (0: none)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _channel, _kernel_prefix, _memory_bytes, _output_bytes, _processes
+    global _channel, _launcher, _sandbox, _memory_bytes, _output_bytes, _processes
     _channel = config.getoption("--grader-channel")
-    _kernel_prefix = json.loads(config.getoption("--grader-kernel-prefix"))
+    _launcher = json.loads(config.getoption("--grader-launcher"))
+    _sandbox = bool(config.getoption("--grader-sandbox"))
     _memory_bytes = config.getoption("--grader-memory-mb") * 2**20
     _output_bytes = config.getoption("--grader-output-kb") * 2**10
     _processes = config.getoption("--grader-processes")
     nbval.plugin.RunningKernel = GraderKernel
 
 
-# The kernel process limits itself before IPython starts: its data segment (an attempt to
-# allocate more fails with MemoryError instead of exhausting the machine), the size of a
-# file it writes, core dumps and, where no cgroup counts them, its processes.
-LIMITED_KERNEL = (
-    "import resource, sys; memory, processes = int(sys.argv[2]), int(sys.argv[3]); "
-    "resource.setrlimit(resource.RLIMIT_DATA, (memory, memory)); "
-    "resource.setrlimit(resource.RLIMIT_FSIZE, (2**28, 2**28)); "
-    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); "
-    "processes and resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes)); "
-    "sys.argv = ['grader-kernel', '-f', sys.argv[1]]; "
-    "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
-)
+# The kernel limits itself before any learner code runs: see attn.grading.start_kernel.
+START_KERNEL = "import sys; from attn.grading import start_kernel; start_kernel(sys.argv[1], *map(int, sys.argv[2:]))"
 
 
 class LimitedKernelSpecs(NbvalKernelspecManager):
-    """The current environment's Python kernel, under the sandbox prefix and with limits."""
+    """The current environment's Python kernel, in its own sandbox and with limits."""
+
+    def __init__(self, channel: Path) -> None:
+        super().__init__()
+        self.channel = channel
 
     def get_kernel_spec(self, kernel_name: str):
         spec = super().get_kernel_spec(kernel_name)
-        spec.argv = [*_kernel_prefix, sys.executable, "-c", LIMITED_KERNEL, "{connection_file}",
+        sandbox = bwrap_command(ROOT / "attn", self.channel) if _sandbox else []
+        spec.argv = [*_launcher, *sandbox, sys.executable, "-c", START_KERNEL, "{connection_file}",
                      str(_memory_bytes), str(_processes)]
         spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel inside
         return spec
 
 
+def launch_kernel(kernel_name: str) -> KernelManager:
+    """Start a fresh kernel in a channel folder of its own (only its sandbox sees it); do not wait."""
+    channel = Path(tempfile.mkdtemp(prefix="ipc-", dir=_channel))
+    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel),
+                            transport="ipc", ip=str(channel / "kernel"),
+                            connection_file=str(channel / "kernel.json"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # unsandboxed: no grader path
+    env["PYTHONHASHSEED"] = "0"
+    manager.start_kernel(stderr=open(os.devnull, "w"), cwd=str(channel), env=env)
+    return manager
+
+
+_files_left = 0  # grading notebooks whose kernel has not been taken yet
+_launched: list[KernelManager] = []  # the next notebook's kernel, started ahead
+
+
 class GraderKernel(RunningKernel):
-    """nbval's kernel: sandboxed, over IPC, memory-limited, output-capped, quick to notice death."""
+    """nbval's kernel: sandboxed, over IPC, memory-limited, output-capped, quick to notice death.
+
+    Every notebook gets a fresh kernel that no other notebook used; the next one is started
+    while this one runs, so kernel start-up overlaps with grading.
+    """
 
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # unsandboxed: no grader path
-        env["PYTHONHASHSEED"] = "0"
+        global _files_left
         self.output_sent: dict[str, int] = {}  # bytes of output per cell execution
-        channel = Path(_channel)
-        self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(),
-                                transport="ipc", ip=str(channel / "kernel"),
-                                connection_file=str(channel / "kernel.json"))
-        self.km.start_kernel(stderr=open(os.devnull, "w"), cwd=_channel, env=env)
+        self.km = _launched.pop() if _launched else launch_kernel(kernel_name)
+        _files_left -= 1
+        if _files_left > 0:
+            _launched.append(launch_kernel(kernel_name))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=startup_timeout)
@@ -135,7 +155,9 @@ class GraderKernel(RunningKernel):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give check cells the tolerant comparison, and delete the notebook nbval has now read."""
+    """Give check cells the tolerant comparison, and delete the notebooks nbval has now read."""
+    global _files_left
+    _files_left = len({item.parent for item in items})
     for item in items:
         role = item.cell.metadata.get("grader", {}).get("role")
         if role == "check":
@@ -232,4 +254,6 @@ def _timed_out_alive(item: pytest.Item, call: pytest.CallInfo) -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    for manager in _launched:  # started ahead for a notebook that never ran
+        manager.shutdown_kernel(now=True)
     Path(session.config.getoption("--grader-report")).write_text(json.dumps(_records, indent=1))

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.notebooks import ROOT, write_notebook
-from autograder.sandbox import Cgroup, bwrap_command, require_sandbox
+from autograder.sandbox import Cgroup, require_sandbox
 
 
 @dataclass(frozen=True)
@@ -30,27 +30,27 @@ class Limits:
 
 
 def kill_processes_in(folder: Path) -> None:
-    """Kill every process whose working directory is ``folder`` (unsandboxed kernels only: a
+    """Kill every process whose working directory is in ``folder`` (unsandboxed kernels only: a
     sandboxed kernel's processes all die with its pid namespace)."""
     for cwd_link in Path("/proc").glob("[0-9]*/cwd"):
         try:
-            if Path(os.readlink(cwd_link)) == folder.resolve():
+            if Path(os.readlink(cwd_link)).is_relative_to(folder.resolve()):
                 os.kill(int(cwd_link.parent.name), signal.SIGKILL)
         except OSError:  # the process ended meanwhile, or is not ours to inspect
             continue
 
 
-def kernel_prefix(limits: Limits, cgroup: Cgroup, channel: Path) -> list[str]:
-    """The command that the kernel's Python runs under: cgroup, then the sandbox."""
-    if not limits.sandbox:
-        return cgroup.launcher()
-    return cgroup.launcher() + bwrap_command(ROOT / "attn", channel)
-
-
 def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, seconds: float | None = None) -> list[dict]:
-    """Execute ``notebook`` under nbval with the grader plugin; return the plugin's per-cell records.
+    """:func:`run_grading_notebooks` for one notebook."""
+    return run_grading_notebooks([notebook], limits, seconds)
 
-    The notebook and the report live in a private directory that the kernel cannot see; the
+
+def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits,
+                          seconds: float | None = None) -> list[dict]:
+    """Execute ``notebooks`` under nbval with the grader plugin, each in a fresh kernel, in one
+    pytest run; return the plugin's per-cell records.
+
+    The notebooks and the report live in a private directory that the kernels cannot see; each
     kernel talks to nbval over IPC sockets in a folder of its own (with the sandbox, the only
     host folder it sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds``)
     is stopped, with every process of the submission, and returns the records it has: none.
@@ -58,19 +58,20 @@ def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, second
     if limits.sandbox:
         require_sandbox()
     with tempfile.TemporaryDirectory(prefix="grader-") as private, \
-            tempfile.TemporaryDirectory(prefix="kernel-") as channel, \
+            tempfile.TemporaryDirectory(prefix="attn-ipc-") as channel, \
             Cgroup(limits.memory_mb, limits.processes) as cgroup:
         private_dir, channel_dir = Path(private), Path(channel)
-        notebook_path = private_dir / "grading.ipynb"
         report_path = private_dir / "report.json"
-        write_notebook(notebook, notebook_path)
+        paths = [private_dir / f"grading-{index:02d}.ipynb" for index in range(len(notebooks))]
+        for notebook, path in zip(notebooks, paths):
+            write_notebook(notebook, path)
         (private_dir / "pytest.ini").write_text("[pytest]\n")
         command = [
-            sys.executable, "-m", "pytest", str(notebook_path),
+            sys.executable, "-m", "pytest", *map(str, paths),
             "--nbval", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_seconds}",
             "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
             f"--grader-report={report_path}", f"--grader-channel={channel}",
-            f"--grader-kernel-prefix={json.dumps(kernel_prefix(limits, cgroup, channel_dir))}",
+            f"--grader-launcher={json.dumps(cgroup.launcher())}", f"--grader-sandbox={int(limits.sandbox)}",
             f"--grader-memory-mb={limits.memory_mb}", f"--grader-output-kb={limits.output_kb}",
             f"--grader-processes={limits.processes if cgroup.mode == 'rlimit' else 0}",
             "-c", str(private_dir / "pytest.ini"), "--rootdir", private, "-q",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 SANDBOX_UID = 65534  # "nobody"
 HOME = "/home/learner"  # the kernel's home and working directory (tmpfs)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 TMPFS_MB = 512  # size of each of the sandbox's tmpfs folders (/tmp, the home)
 # Read-only system folders (symlinks, as Debian's /bin -> usr/bin, are recreated as links).
 SYSTEM_DIRS = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin"]
@@ -113,12 +114,9 @@ class Cgroup:
     """One submission's cgroup: memory and process limits for all its processes together.
 
     ``mode`` is ``"v2"``, ``"v1"`` or ``"rlimit"`` (no cgroup could be written: the kernel
-    then limits itself per process, see :func:`rlimits_for`). Use as a context manager: the
-    cgroup is removed on exit, after killing anything still in it.
+    then limits itself per process: ``attn.grading.start_kernel``). Use
+    as a context manager: the cgroup is removed on exit, after killing anything still in it.
     """
-
-    V2_ROOT = Path("/sys/fs/cgroup")
-    V1_ROOT = Path("/sys/fs/cgroup")
 
     def __init__(self, memory_mb: int, processes: int) -> None:
         self.memory_bytes = memory_mb * 2**20
@@ -210,7 +208,7 @@ def _own_v2_cgroup() -> Path | None:
     """The writable cgroup v2 folder this process belongs to, or ``None``."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         if line.startswith("0::"):
-            for mount in (Cgroup.V2_ROOT, Cgroup.V2_ROOT / "unified"):
+            for mount in (CGROUP_ROOT, CGROUP_ROOT / "unified"):
                 folder = mount / line[3:].lstrip("/")
                 if (folder / "cgroup.subtree_control").exists() and os.access(folder, os.W_OK):
                     return folder
@@ -222,7 +220,7 @@ def _own_v1_cgroup(controller: str) -> Path | None:
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         if controller in controllers.split(","):
-            folder = Cgroup.V1_ROOT / controller / path.lstrip("/")
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
             if (folder / "cgroup.procs").exists() and os.access(folder, os.W_OK):
                 return folder
     return None

@@ -104,7 +104,7 @@ def test_floods_of_output_are_cut_and_huge_results_refused(make_submission):
 
 
 def grading_kernels() -> set[str]:
-    return set(subprocess.run(["pgrep", "-f", "RLIMIT_DATA"], capture_output=True, text=True).stdout.split())
+    return set(subprocess.run(["pgrep", "-f", "attn.grading import start_kernel"], capture_output=True, text=True).stdout.split())
 
 
 def test_the_notebook_time_limit_stops_everything(make_submission):
@@ -184,4 +184,4 @@ def test_random_hidden_inputs_can_differ_per_student(make_submission):
     assert grade_submission(solved, student="alice").score == 7
     wrong = make_submission({**solution_sources(CHAPTER), "01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"},
                             name="wrong.ipynb")
-    assert scores_of(grade_submission(wrong, student="bob"))["01.scores"] == 0
+    assert scores_of(grade_submission(wrong, student="bob"))["01.scores"] == 0.5  # only the orthogonal query passes
