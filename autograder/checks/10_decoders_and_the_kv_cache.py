@@ -27,6 +27,22 @@ def _prompt(seed, batch, length, vocab=12):
     return torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
 
 
+def _no_position_twice(generate, model, prompt, num_new):
+    """True when, while ``generate`` runs, at most p + num_new positions per sequence pass
+    through each block's key projection: the prefill, then one new position per step."""
+    seen = []
+    hooks = [block.k_proj.register_forward_hook(
+        lambda module, args, output: seen.append(args[0].numel() / args[0].shape[-1]))
+        for block in model.blocks]
+    try:
+        generate(model, prompt, num_new)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    per_block = sum(seen) / (len(model.blocks) * prompt.shape[0])
+    return 0 < per_block <= prompt.shape[1] + num_new
+
+
 def _offset_invariant(rope, seed, n, d, shifts, dtype=torch.float64):
     """True when the scores rope(q, a) rope(k, a)^T are the same for every shift a,
     and differ from the unrotated scores (so that doing nothing does not pass)."""
@@ -67,6 +83,10 @@ _check(generate_with_cache, _decoder(1005, d_model=16, num_layers=2, num_heads=2
 # %% 10.generate_with_cache | one block, one head, up to max_len
 _check(generate_with_cache, _decoder(1007, d_model=16, num_layers=1, num_heads=1, d_ff=32,
                                      max_len=12), _prompt(1008, 2, 3), 9)
+
+# %% 10.generate_with_cache | no position passes through a block twice (prompt of 5, 6 new tokens)
+_check(_no_position_twice, generate_with_cache,
+       _decoder(1009, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=12), _prompt(1010, 2, 5), 6)
 
 # %% 10.rope | batch 2, 3 heads, 5 positions, d = 8
 _check(rope, _randn(1011, 2, 3, 5, 8))

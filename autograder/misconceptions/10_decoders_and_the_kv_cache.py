@@ -41,6 +41,18 @@ def generate_with_cache(model, prompt, num_new):
     return torch.stack(tokens, dim=1), torch.stack(logits, dim=1)
 '''
 
+RECOMPUTE = '''
+@torch.no_grad()
+def generate_with_cache(model, prompt, num_new):
+    sequence, tokens, logits = prompt, [], []
+    for _ in range(num_new):
+        step = model(sequence)[:, -1]
+        tokens.append(step.argmax(dim=-1))
+        logits.append(step)
+        sequence = torch.cat([sequence, tokens[-1][:, None]], dim=1)
+    return torch.stack(tokens, dim=1), torch.stack(logits, dim=1)
+'''
+
 ROTATE = '''
 def rope(x, offset=0):
     n, d = x.shape[-2:]
@@ -113,6 +125,12 @@ MISCONCEPTIONS = [
         "Your prefill runs the prompt but does not keep its keys and values, so the generated "
         "tokens never attend to the prompt; the cache must start with the prompt's keys and values.",
         CACHE, variant(GENERATE, ("cache.append([k, v])", "cache.append([k[:, :, :0], v[:, :, :0]])"))),
+    Misconception(
+        "10.generate_with_cache", "recomputes-the-prefix",
+        "Your generation runs the whole sequence through the model at every step, which gives the "
+        "right tokens but is the work the cache exists to avoid; keep each block's keys and values "
+        "and pass only the new token through the blocks.",
+        CACHE, RECOMPUTE),
     Misconception(
         "10.rope", "rotates-halves",
         "Your rotation pairs feature i with feature i + d/2 (the 'rotate half' layout of some "
