@@ -20,7 +20,8 @@ import ast
 
 # Full attention: any of these returns what the attention exercises compute.
 _ATTENTION = ["03.attention", "03.batched_attention", "03.batched_single_query_attention",
-              "05.self_attention", "05.cross_attention", "08.blockwise_attention", "08.triton_attention"]
+              "05.self_attention", "05.cross_attention", "08.blockwise_attention", "08.triton_attention",
+              "10.grouped_query_attention"]
 
 ANSWERS: dict[str, list[str]] = {
     "attn.encoder.Attention": ["06.multi_head_attention", "06.repaired_attention", "09.multi_head_attention"],
@@ -34,6 +35,7 @@ ANSWERS: dict[str, list[str]] = {
     "attn.ner.span_scores": ["09.span_f1"],
     "attn.ner.evaluate": ["09.span_f1"],
     "attn.ner.TokenClassifier": ["09.token_classification_loss"],
+    "attn.decoder.generate_by_recomputing": ["10.generate_with_cache"],
 }
 
 
