@@ -897,6 +897,8 @@ MASKS = "04_masks"
 MASK_POINTS = {"04.padding_mask": 2, "04.causal_mask": 2, "04.masked_softmax": 3, "04.masked_attention": 3}
 
 STATE_PROBE = '''
+import sys
+
 def causal_mask(n):
     changed = [name for name, unchanged in [
         ("default dtype", torch.get_default_dtype() == torch.float32),
@@ -905,6 +907,8 @@ def causal_mask(n):
         ("deterministic algorithms", not torch.are_deterministic_algorithms_enabled()),
         ("print options", torch._tensor_str.PRINT_OPTS.precision == 4),
         ("NumPy error handling", np.geterr() == {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}),
+        ("matmul precision", torch.get_float32_matmul_precision() == "highest"),
+        ("trace function", sys.gettrace() is None),
     ] if not unchanged]
     if changed:
         raise RuntimeError("left over from an earlier exercise: " + ", ".join(changed))
@@ -918,7 +922,43 @@ torch.set_grad_enabled(False)
 torch.set_num_threads(7)
 torch.use_deterministic_algorithms(True)
 torch.set_printoptions(precision=1)
+torch.set_float32_matmul_precision("medium")
 np.seterr(all="raise")
+''',
+    "a trace function that raises in later exercises": '''
+import sys
+
+def _trace(frame, event, arg):
+    if frame.f_code.co_name in ("masked_softmax", "masked_attention"):
+        raise RuntimeError("tripped by an earlier exercise's trace function")
+    return None
+
+sys.settrace(_trace)
+''',
+    "hooks in the IPython shell": '''
+_shell = get_ipython()
+_later = []
+
+def _rewrite(lines):  # an input transformer: it sees, and may change, every later cell's source
+    text = "".join(lines)
+    if "restore()" in text or "begin_exercise(" in text:  # the grader's cell before the next exercise
+        _later.append(True)
+    return ["pass\\n"] if _later and "_check(" in text else lines
+
+def _patch_again(*args):  # runs before every later cell, after the grader's restore
+    if _later:
+        np.exp = lambda x: x * 0
+        torch.softmax = lambda x, dim=None: x * 0
+
+_publish = _shell.display_pub.publish
+
+def _publish_nothing_later(data, *args, **kwargs):
+    if not _later:
+        return _publish(data, *args, **kwargs)
+
+_shell.input_transformers_cleanup.append(_rewrite)
+_shell.events.register("pre_run_cell", _patch_again)
+_shell.display_pub.publish = _publish_nothing_later
 ''',
     "swapped code of the check helpers": '''
 import attn.grading, attn.payload
