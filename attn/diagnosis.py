@@ -38,10 +38,11 @@ def best_match(results: dict[str, list[dict]], failed: Iterable[str], passed: It
                catalogue: list[dict]) -> tuple[dict, list[str]] | None:
     """The catalogue entry that explains the most failing checks, and the checks it explains.
 
-    An entry explains a failing check when the learner's payloads there equal the entry's.
-    An entry that fails a check the learner passes is not this learner's mistake. Ties go to
-    the entry that fails fewer checks the learner's result does not match, then to the first.
-    No failing check, or no entry that explains one: ``None``.
+    An entry explains a failing check when the learner's payloads there equal the entry's. It
+    is not this learner's mistake when it fails a check the learner passes, or when, of the
+    checks both fail, it explains no more than it contradicts (a coincidence on one input).
+    Ties go to the entry that contradicts fewer checks, then to the first. No failing check,
+    or no entry that explains one: ``None``.
     """
     failed, passed = list(failed), set(passed)
     best: tuple[tuple[int, int], dict, list[str]] | None = None
@@ -49,14 +50,19 @@ def best_match(results: dict[str, list[dict]], failed: Iterable[str], passed: It
         fails = entry["fails"]
         if passed & fails.keys():
             continue
-        explained = [check for check in failed
-                     if check in fails and check in results and same_results(fails[check], results[check])]
-        if not explained:
+        # where the entry raised, its result says nothing about the learner's: neither for nor against
+        both = [check for check in failed if check in fails and check in results and not _raises(fails[check])]
+        explained = [check for check in both if same_results(fails[check], results[check])]
+        if len(explained) <= len(both) - len(explained):
             continue
-        rank = (len(explained), len(explained) - len(fails))
+        rank = (len(explained), len(explained) - len(both))
         if best is None or rank > best[0]:
             best = (rank, entry, explained)
     return None if best is None else (best[1], best[2])
+
+
+def _raises(payloads: list[dict]) -> bool:
+    return any(payload.get("type") == "error" for payload in payloads)
 
 
 def describe(entry: dict, exercise_id: str) -> str:

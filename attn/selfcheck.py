@@ -76,7 +76,10 @@ def check_exercise(exercise_id: str, function: Callable, cases: list[Case]) -> N
 
 @functools.cache
 def _data() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8")) if DATA.exists() else {}
+    try:
+        return json.loads(DATA.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing or unreadable: self-checks without diagnoses
+        return {}
 
 
 def names_from_outside(exercise_id: str, function: Callable) -> list[str]:

@@ -68,6 +68,13 @@ def parser() -> argparse.ArgumentParser:
     timing.add_argument("--jobs", type=int, default=2, help="workers for the class run (default: %(default)s)")
     timing.add_argument("--class-size", type=int, default=10, help="submissions in the class run (default: %(default)s)")
     timing.set_defaults(run=benchmark.main)
+
+    from autograder import report
+
+    reporting = verbs.add_parser("report", help="write a class report (HTML and Markdown) from a gradebook")
+    reporting.add_argument("gradebook", help="the folder `grade` wrote (gradebook.csv and results/)")
+    reporting.add_argument("--out", help="folder for report.html and report.md (default: the gradebook)")
+    reporting.set_defaults(run=report.main)
     return main
 
 

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from attn.diagnosis import best_match, same_results
@@ -94,27 +95,26 @@ def rounds_of(catalogue: list[Misconception]) -> list[dict[str, Misconception]]:
 
 
 def run_rounds(chapter: Chapter, rounds: list[dict[str, str]], limits: Limits) -> list[dict[str, dict]]:
-    """Run several sets of exercise sources in one kernel; per set, check key (and exercise id,
-for the exercise cell) -> record.
+    """Run several sets of exercise sources (trusted code) in one kernel; per set, check key (and
+    exercise id, for the exercise cell) -> record.
 
-    The first set is run as a normal grading notebook (prelude and setup first); each later
-    set appends only its exercise and check cells, after a boundary cell that undoes patching.
-    """
-    cells = []
-    for index, sources in enumerate(rounds):
-        notebook = grading_notebook(chapter, sources, None, [e.id for e in chapter.exercises if e.id in sources])
-        start = 0 if index == 0 else len(chapter.setup) + 2  # after prelude, setup and snapshot
-        for cell in notebook.cells[start:]:
-            cell.metadata["grader"]["round"] = str(index)
-            cells.append(cell)
-    notebook.cells = cells
-    records = run_grading_notebook(notebook, limits)
+    The sets run as the exercises of one grading notebook, each exercise of set r renamed
+    ``<id>@r``, so the grader's boundary cells restore the kernel's state between any two."""
+    renamed = [(f"{exercise.id}@{index}", exercise, sources[exercise.id])
+               for index, sources in enumerate(rounds) for exercise in chapter.exercises if exercise.id in sources]
+    virtual = replace(chapter, exercises=[replace(exercise, id=name) for name, exercise, _ in renamed],
+                      checks=[replace(check, exercise=name) for name, exercise, _ in renamed
+                              for check in chapter.checks_for(exercise.id)])
+    notebook = grading_notebook(virtual, {name: source for name, _, source in renamed}, None,
+                                [name for name, _, _ in renamed])
     by_round: list[dict[str, dict]] = [{} for _ in rounds]
-    for record in records:
-        if record.get("role") == "check":
-            by_round[int(record["round"])][f"{record['exercise']} | {record['label']}"] = record
-        elif record.get("role") == "exercise":
-            by_round[int(record["round"])][record["exercise"]] = record
+    for record in run_grading_notebook(notebook, limits):
+        if "@" not in record.get("exercise", ""):
+            continue
+        exercise_id, index = record["exercise"].rsplit("@", 1)
+        key = f"{exercise_id} | {record['label']}" if record["role"] == "check" else exercise_id
+        if record["role"] in ("check", "exercise"):
+            by_round[int(index)][key] = record
     return by_round
 
 
@@ -147,7 +147,14 @@ def misconception_payloads(chapter: Chapter, rounds: list[dict[str, Misconceptio
 
 def save_misconceptions(name: str, stored: dict[str, list[dict]]) -> None:
     lines = [f" {json.dumps(exercise)}: {json.dumps(stored[exercise])}" for exercise in sorted(stored)]
-    (GOLDEN / f"{name}.misconceptions.json").write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+    write_atomically(GOLDEN / f"{name}.misconceptions.json", "{\n" + ",\n".join(lines) + "\n}\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader never sees half a file (a grading may be reading it)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def load_misconceptions(name: str) -> dict[str, list[dict]]:

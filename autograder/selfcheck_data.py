@@ -15,18 +15,23 @@ same (copied) cases. The payloads show only wrong results on inputs the notebook
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import subprocess
+import tempfile
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from attn.selfcheck import defined_names
-from autograder.diagnose import load_catalogue
+from autograder.diagnose import load_catalogue, write_atomically
 from autograder.notebooks import BOOK, ROOT, SELF_CHECK_TAG, SOLUTIONS, read_notebook, setup_sources, source_of, tags_of
 
 SELFCHECK_DATA = ROOT / "attn" / "selfcheck_data.json"
+LOCK = Path(tempfile.gettempdir()) / "attn-selfcheck-data.lock"  # releases of several chapters may run at once
 MARKER = "selfcheck-payloads:"
 MOST_BYTES = 20_000  # a larger wrong result is stored as a marker that matches nothing
 RECORDER = '''
@@ -75,7 +80,7 @@ def public_payloads(chapter: str) -> dict[str, list[dict]]:
     saved = os.environ.pop("CONLL2003_DIR", None)  # no fine-tuning: the self-checks do not need it
     try:
         NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(BOOK)}}).execute()
+                       resources={"metadata": {"path": str(BOOK)}}).execute(stderr=subprocess.DEVNULL)
     finally:
         if saved is not None:
             os.environ["CONLL2003_DIR"] = saved
@@ -86,13 +91,15 @@ def public_payloads(chapter: str) -> dict[str, list[dict]]:
 
 
 def save_public_payloads(chapter: str) -> None:
-    """Update ``attn/selfcheck_data.json`` for one chapter (its setup names and misconceptions)."""
-    data = json.loads(SELFCHECK_DATA.read_text()) if SELFCHECK_DATA.exists() else {}
+    """Update ``attn/selfcheck_data.json`` for one chapter (its setup names and misconceptions),
+    under a file lock, since releases of other chapters may update it at the same time."""
     number = chapter.split("_")[0]
     setup = set().union(*(defined_names(s) for s in setup_sources(read_notebook(SOLUTIONS / f"{chapter}.ipynb"))))
-    data.setdefault("setup_names", {})[number] = sorted(setup)
     recorded = public_payloads(chapter)
-    kept = {e: entries for e, entries in data.get("misconceptions", {}).items() if not e.startswith(number + ".")}
-    data["misconceptions"] = dict(sorted({**kept, **recorded}.items()))
-    data["setup_names"] = dict(sorted(data["setup_names"].items()))
-    SELFCHECK_DATA.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n", encoding="utf-8")
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(SELFCHECK_DATA.read_text(encoding="utf-8")) if SELFCHECK_DATA.exists() else {}
+        names = {**data.get("setup_names", {}), number: sorted(setup)}
+        kept = {e: entries for e, entries in data.get("misconceptions", {}).items() if not e.startswith(number + ".")}
+        data = {"setup_names": dict(sorted(names.items())), "misconceptions": dict(sorted({**kept, **recorded}.items()))}
+        write_atomically(SELFCHECK_DATA, json.dumps(data, separators=(",", ":")) + "\n")

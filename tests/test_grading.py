@@ -35,15 +35,19 @@ def test_wrong_loses_exactly_its_points_and_equivalent_keeps_them(make_submissio
                       "        out = out + weight * value\n    return out\n"),
     })
     grade = grade_submission(make_submission(sources))
-    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 0, "01.attend": 2}
+    # partial credit: the naive softmax passes 3 of the 8 checks, 3 * 3/8 rounded down to a half point
+    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 1, "01.attend": 2}
     feedback = feedback_of(grade, "01.softmax")
     assert "scores large enough to overflow exp" in feedback and "NaN" in feedback
+    assert "3 of 8 hidden checks pass: 1 of 3 points (partial credit)" in feedback
+    assert "Likely mistake: Your softmax takes exp of the raw scores" in feedback
+    assert "See 'Overflow, and the fix' in chapter 1." in feedback
 
 
 def test_a_result_one_percent_off_fails(make_submission):
     sources = with_solutions({"01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"})
     grade = grade_submission(make_submission(sources))
-    assert scores_of(grade)["01.scores"] == 0
+    assert scores_of(grade)["01.scores"] == 0.5  # only the orthogonal query (scores 0) passes
     assert "values differ" in feedback_of(grade, "01.scores")
 
 
@@ -84,7 +88,7 @@ fake = {"type": "array", "library": "numpy", "shape": [3], "dtype": "float64", "
 def scores(q, K):
     display({attn.grading.CHECK_MIME: fake}, raw=True)
     print("all checks pass")
-    return np.zeros(len(K))
+    return np.full(len(K), 7.0)  # wrong for every check (zeros would be right for an orthogonal query)
 '''
     grade = grade_submission(make_submission(with_solutions({"01.scores": attack})))
     assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}

@@ -84,7 +84,7 @@ MISCONCEPTIONS = [
             "out = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)"))),
     Misconception(
         "05.sinusoidal_encoding", "sines-and-cosines-swapped",
-        "Your encoding puts cosines in the even columns and sines in the odd ones; Vaswani et al. put the "
+        "Your encoding puts cosines in the even columns and sines in the odd ones; the original Transformer puts the "
         "sine first (column 2i) and the cosine second (column 2i + 1).",
         SINUSOIDS, variant(ENCODING, ("0::2] = torch.sin", "0::2] = torch.cos"), ("1::2] = torch.cos", "1::2] = torch.sin"))),
     Misconception(

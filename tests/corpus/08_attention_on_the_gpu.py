@@ -68,7 +68,7 @@ def online_softmax(s, block_size):
         "torch.arange(j, j + s.shape[-1])", "torch.arange(s.shape[-1])")),
     ("08.blockwise_attention", {"causal-diagonal-masked"}, BLOCKWISE.replace(
         "[None, :] > torch.arange(n)", "[None, :] >= torch.arange(n)")),
-    ("08.blockwise_attention", set(), BLOCKWISE.replace("return o / z", "return o / z.clamp(min=1.0)")),
+    ("08.blockwise_attention", set(), BLOCKWISE.replace("/ math.sqrt(q.shape[-1])", "/ q.shape[-1]")),
     ("08.triton_attention", {"output-not-rescaled"}, KERNEL.replace("acc = acc * alpha[:, None] +", "acc = acc +")),
     ("08.triton_attention", {"causal-diagonal-masked"}, KERNEL.replace(
         "(offs_n[None, :] <= offs_m[:, None])", "(offs_n[None, :] < offs_m[:, None])")),

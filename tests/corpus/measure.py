@@ -107,6 +107,9 @@ def summary(outcomes: list[Outcome]) -> dict[str, float]:
     return {
         "wrong": len(wrong), "wrong_failing_a_check": len(caught), "diagnosed": len(diagnosed),
         "right": sum(o.right for o in diagnosed),
+        "known_bugs": sum(bool(o.entry.expected) for o in caught),
+        "known_bugs_diagnosed_right": sum(o.right for o in caught if o.entry.expected),
+        "unknown_bugs_diagnosed": sum(bool(o.diagnosis) for o in caught if not o.entry.expected),
         "share_diagnosed": len(diagnosed) / len(caught) if caught else 0.0,
         "share_right": sum(o.right for o in diagnosed) / len(diagnosed) if diagnosed else 0.0,
         "correct": len(correct), "correct_failing_a_check": sum(bool(o.failed) for o in correct),
@@ -141,6 +144,20 @@ def diagnosis_time(chapter: str, folder: Path) -> tuple[float, float]:
     return grade.seconds, spent[0]
 
 
+def expected_outputs_time(chapter: str) -> tuple[float, float]:
+    """Seconds to make a student's expected outputs (``--student``) without and with the catalogue."""
+    from autograder.assemble import vary_inputs
+    from autograder.release import make_expected
+
+    varied = vary_inputs(load_chapter(chapter), "timing")
+    seconds = []
+    for with_misconceptions in (False, True):
+        started = time.perf_counter()
+        make_expected(varied, with_misconceptions)
+        seconds.append(time.perf_counter() - started)
+    return seconds[0], seconds[1]
+
+
 def main(chapters: list[str]) -> None:
     import tempfile
 
@@ -155,7 +172,8 @@ def main(chapters: list[str]) -> None:
               f"{counts['right']} right; {counts['correct_diagnosed']}/{counts['correct']} correct answers "
               f"diagnosed ({time.perf_counter() - started:.0f} s)")
         for o in outcomes:
-            if (not o.entry.correct and o.diagnosis and not o.right) or (o.entry.correct and (o.diagnosis or o.failed)):
+            wrongly_named = not o.entry.correct and o.diagnosis and not o.right
+            if wrongly_named or (o.entry.correct and (o.diagnosis or o.failed)) or (not o.entry.correct and not o.failed):
                 print(f"    {o.entry.exercise} ({o.entry.origin}) expected {sorted(o.entry.expected)}, "
                       f"got {o.diagnosis}, {o.failed} checks failed")
     counts = summary(everything)
@@ -165,6 +183,10 @@ def main(chapters: list[str]) -> None:
             seconds, spent = diagnosis_time(chapter, Path(scratch))
             print(f"{chapter}: grading {seconds:.2f} s, of which diagnosis {spent * 1000:.1f} ms "
                   f"({100 * spent / seconds:.1f}%)")
+    for chapter in chapters[:1]:
+        without, with_catalogue = expected_outputs_time(chapter)
+        print(f"{chapter}, per-student inputs: expected outputs made in {without:.2f} s, "
+              f"{with_catalogue:.2f} s with the catalogue's results")
 
 
 if __name__ == "__main__":
