@@ -801,6 +801,10 @@ def test_one_submission_of_a_class_cannot_reach_the_others_or_the_gradebook(make
 
 # --------------------------------------------------------------------------- course code answers exercises
 
+MASKS = "04_masks"
+MASK_POINTS = {"04.padding_mask": 2, "04.causal_mask": 2, "04.masked_softmax": 3, "04.masked_attention": 3}
+
+
 def test_the_course_packages_attention_cannot_answer_multi_head_attention(make_submission):
     chapter = "06_multi_head_attention"
     sources = {**solution_sources(chapter),
@@ -870,6 +874,37 @@ def span_f1(true_tags, pred_tags):
     assert OWN_CODE in feedback_of(results, "09.span_f1")
 
 
+HIDDEN_NAME = '''
+import importlib, sys
+
+_course = importlib.import_module("attn." + "fl" + "ash")  # no name of the course code in the source
+_found = getattr(_course, "causal" + "_allowed")
+'''
+
+HIDDEN_CALLS = {
+    "taken out of its wrapper": ORIGINAL + HIDDEN_NAME + '''
+_allowed = _original(_found)
+
+def causal_mask(n):
+    return _allowed(n, n)
+''',
+    "called with the guard switched off": HIDDEN_NAME + '''
+def causal_mask(n):
+    for module in [m for name, m in list(sys.modules.items()) if name.startswith("attn")]:
+        for name in [n for n in vars(module) if "exercise" in n.lower() and not callable(vars(module)[n])]:
+            setattr(module, name, None)  # whatever tells the course code which exercise is graded
+    return _found(n, n)
+''',
+}
+
+
+@pytest.mark.parametrize("way", list(HIDDEN_CALLS))
+def test_course_code_found_without_its_name_earns_nothing(make_submission, way):
+    results = grade(make_submission({**solution_sources(MASKS), "04.causal_mask": HIDDEN_CALLS[way]}, MASKS))
+    assert points_of(results) == {**MASK_POINTS, "04.causal_mask": 0}
+    assert OWN_CODE in feedback_of(results, "04.causal_mask")
+
+
 def test_the_course_packages_decoder_cannot_answer_chapter_10(make_submission):
     """attn.decoder generates greedily (what 10.generate_with_cache must return), and attn.flash
     computes attention (the core of 10.grouped_query_attention)."""
@@ -893,8 +928,6 @@ def grouped_query_attention(q, k, v, causal=False):
 
 # --------------------------------------------------------------------------- one exercise breaks the next
 
-MASKS = "04_masks"
-MASK_POINTS = {"04.padding_mask": 2, "04.causal_mask": 2, "04.masked_softmax": 3, "04.masked_attention": 3}
 
 STATE_PROBE = '''
 import sys
