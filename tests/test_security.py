@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import zipfile
@@ -108,6 +109,9 @@ def end_attack_processes():
     created += [path for folder in site.getsitepackages() for path in Path(folder).glob(f"{MARKER}*")]
     for path in created:
         path.unlink(missing_ok=True)
+    host_tmp = Path(tempfile.gettempdir())
+    for chain in [*host_tmp.glob(f"*/{MARKER}"), *host_tmp.glob(f"*/*/{MARKER}")]:
+        subprocess.run(["rm", "-rf", str(chain)], check=False)  # deeper than shutil.rmtree can go
 
 
 def squeezed(text: str) -> str:
@@ -467,6 +471,77 @@ def test_symlinks_planted_by_a_kernel_do_not_redirect_the_graders_writes(make_su
     assert points_of(results) == {**POINTS, "01.scores": 0}
     assert target.read_text() == "the instructor's file\n" and not target.is_symlink()
     assert_unchanged(before, *GUARDED)
+
+
+WRITABLE_FOLDERS = TOOLS + r'''
+def _writable_folders():
+    """Every folder this kernel can write: its home, /tmp, and the one it shares with the grader."""
+    folders = {os.getcwd(), "/tmp", os.path.expanduser("~")}
+    connection = next((arg for arg in _argv(os.getpid()) if arg.endswith(".json")), None)
+    if connection:
+        folders.add(os.path.dirname(connection))
+    return [folder for folder in folders if os.access(folder, os.W_OK)]
+'''
+
+DEEP_TREE = WRITABLE_FOLDERS + r'''
+def _deep_tree(folder, depth=3000):
+    """A chain of ``depth`` nested folders (made relative to each other: no path gets long)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("__MARKER__", dir_fd=fd)
+            inner = os.open("__MARKER__", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+for _folder in _writable_folders():
+    _deep_tree(_folder)
+
+def scores(q, K):
+    return K @ q
+'''
+
+
+def test_what_a_kernel_leaves_in_its_folders_cannot_crash_the_grader(make_submission):
+    """The grader removes the folders it shares with the kernel, whatever the kernel left there:
+    here a chain of 3000 nested folders (deeper than Python's recursion limit)."""
+    results = grade(make_submission({**SOLVED, "01.scores": DEEP_TREE.replace("__MARKER__", MARKER)}))
+    assert points_of(results) == POINTS
+    left = [str(path) for path in Path(tempfile.gettempdir()).glob(f"*/{MARKER}")]
+    left += [str(path) for path in Path(tempfile.gettempdir()).glob(f"*/*/{MARKER}")]
+    assert not left, f"left on the host: {left}"
+
+
+DISK_FILL = WRITABLE_FOLDERS + r'''
+def _largest_write(megabytes=1024):
+    """The most megabytes one file in a writable folder could take (each is removed again)."""
+    largest, block = 0, b"\x00" * 2**20
+    for folder in _writable_folders():
+        path, written = os.path.join(folder, "__MARKER__.fill"), 0
+        try:
+            with open(path, "wb") as handle:
+                while written < megabytes:
+                    handle.write(block)
+                    written += 1
+        except OSError:
+            pass
+        finally:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        largest = max(largest, written)
+    return largest
+''' + rewarded_if("_largest_write() >= 1024")
+
+
+def test_the_kernel_cannot_fill_the_hosts_disk(make_submission):
+    results = grade(make_submission({**SOLVED, "01.scores": DISK_FILL.replace("__MARKER__", MARKER)}))
+    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
 
 
 # --------------------------------------------------------------------------- nothing outlives a grading
