@@ -11,7 +11,9 @@ file), never 1 and never with a traceback.
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -218,3 +220,20 @@ def test_a_notebook_with_junk_around_its_exercises_is_graded(tmp_path):
     results = json.loads(results_path.read_text())
     assert results["score"] == sum(POINTS.values())
     assert "01.scores: the notebook has several cells with this id" in results["output"]
+
+
+def test_a_class_with_odd_file_names_is_graded_into_a_gradebook(tmp_path):
+    """File names are bytes too: one that is not UTF-8, or holds a newline, gets its row."""
+    class_dir = tmp_path / "class"
+    class_dir.mkdir()
+    learner = (BOOK / f"{CHAPTER}.ipynb").read_bytes()
+    for name in (b"caf\xe9.ipynb", b"two\nlines.ipynb"):
+        Path(os.fsdecode(bytes(class_dir) + b"/" + name)).write_bytes(learner)
+    out = tmp_path / "gradebook"
+    finished = run_cli("grade", str(class_dir), "--out", str(out), "--jobs", "2", timeout=300)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert "Traceback" not in finished.stdout + finished.stderr
+    with (out / "gradebook.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and [row["total"] for row in rows] == ["0", "0"]
+    assert len(list((out / "results").glob("*.json"))) == 2
