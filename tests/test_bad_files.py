@@ -240,7 +240,7 @@ def test_a_class_with_odd_file_names_is_graded_into_a_gradebook(tmp_path):
 
 
 def test_an_ungradable_file_with_an_odd_name_gets_one_line(tmp_path):
-    path = Path(os.fsdecode(bytes(tmp_path) + b"/two\nlines \xff.ipynb"))
+    path = tmp_path / "two\nlines.ipynb"
     path.write_bytes(b"")
     finished = run_cli("grade", str(path), "--results", str(tmp_path / "results.json"), timeout=120)
     assert finished.returncode == 2 and "Traceback" not in finished.stdout + finished.stderr
