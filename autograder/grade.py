@@ -12,11 +12,11 @@ from attn.diagnosis import describe
 from autograder.assemble import (Chapter, chapter_names, grading_notebook, load_chapter, load_golden,
                                  resolve_chapter, vary_inputs)
 from autograder.credit import all_or_nothing, credit, whole
-from autograder.diagnose import diagnose, load_misconceptions
+from autograder.diagnose import MadeOnTheSpot, diagnose, load_misconceptions
 from autograder.course_code import course_code_named
 from autograder.feedback import MAX_NOTES, clean, secret_lines
 from autograder.notebooks import Ungradable, read_submission, submitted_sources
-from autograder.release import make_expected
+from autograder.release import GOLDEN_LIMITS, make_golden
 from autograder.results import format_report, gradescope_results, ungradable_results
 from autograder.run import Limits, run_grading_notebooks
 from autograder.sandbox import sandbox_problem
@@ -94,7 +94,8 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
         golden, misconceptions = load_golden(chapter.name), load_misconceptions(chapter.name)
     else:
         chapter = vary_inputs(chapter, student)
-        golden, misconceptions = make_expected(chapter)
+        golden = make_golden(chapter)
+        misconceptions = MadeOnTheSpot(chapter, golden, GOLDEN_LIMITS)  # runs while the submission is graded
     secrets = secret_lines(chapter.check_setup, *(check.source for check in chapter.checks))
     exercise_ids = [exercise.id for exercise in chapter.exercises]
     notebooks = [grading_notebook(chapter, sources, golden, [exercise_id]) for exercise_id in exercise_ids]
@@ -127,7 +128,7 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
 
 
 def judge(chapter: Chapter, pending: list[str], records: list[dict],
-          misconceptions: dict[str, list[dict]] | None = None) -> dict[str, ExerciseResult]:
+          misconceptions: dict[str, list[dict]] | MadeOnTheSpot | None = None) -> dict[str, ExerciseResult]:
     """Score the exercises whose outcome the records settle; leave out those that did not run.
 
     An exercise earns points in proportion to the checks it passes (see autograder.credit); a

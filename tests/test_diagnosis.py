@@ -185,3 +185,12 @@ def test_diagnosis_adds_little_to_a_grading(tmp_path):
     seconds, spent = measure.diagnosis_time("05_self_cross_position", tmp_path)  # the largest stored payloads
     print(f"grading {seconds:.2f} s, diagnosis {spent * 1000:.1f} ms")
     assert spent < 0.1 * seconds
+
+
+def test_learners_get_the_public_payloads_but_no_catalogue(tmp_path):
+    from autograder.release import write_student_copy
+
+    write_student_copy(tmp_path / "course")
+    shipped = {path.relative_to(tmp_path / "course").as_posix() for path in (tmp_path / "course").rglob("*")}
+    assert "attn/selfcheck_data.json" in shipped
+    assert not [name for name in shipped if "misconceptions" in name or name.startswith("autograder")]
