@@ -29,7 +29,7 @@ from jupyter_client import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from attn.grading import CHECK_MIME
-from attn.payload import compare_payloads
+from attn.payload import compare_payloads, is_payload
 from autograder.notebooks import ROOT
 from autograder.sandbox import bwrap_command
 
@@ -168,14 +168,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path.unlink(missing_ok=True)
 
 
+MALFORMED = {"type": "other", "name": "malformed result"}  # what a forged, ill-formed payload becomes
+
+
 def _payloads(outputs: list, token: str | None = None) -> list[dict]:
     """The check payloads among ``outputs``; with ``token``, only those the cell's own ``_check``
     displayed (a thread of an earlier exercise may display into this cell too), token removed."""
     found = [out["data"][CHECK_MIME] for out in outputs if CHECK_MIME in out.get("data", {})]
     if token is None:
         return found
-    return [{k: v for k, v in payload.items() if k != "token"} for payload in found
-            if isinstance(payload, dict) and payload.get("token") == token]
+    own = [{k: v for k, v in payload.items() if k != "token"} for payload in found
+           if isinstance(payload, dict) and payload.get("token") == token]
+    return [payload if is_payload(payload) else MALFORMED for payload in own]
 
 
 def _token(item: pytest.Item) -> str | None:
