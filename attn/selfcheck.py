@@ -18,6 +18,7 @@ import ast
 import dis
 import functools
 import json
+import textwrap
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,8 @@ def check_exercise(exercise_id: str, function: Callable, cases: list[Case]) -> N
             passed.append(case.name)
     outside = names_from_outside(exercise_id, function)
     if outside:
-        print(f"✗ {exercise_id}: uses {', '.join(outside)}, defined outside the exercise cell: the grader runs "
-              "only the setup cells and the exercise cell, so define it in the exercise cell.")
+        print(f"✗ {exercise_id}: uses {', '.join(outside)} from outside this cell; the grader runs only this cell "
+              "and the setup cells.")
     if not failures:
         if not outside:
             print(f"✓ {exercise_id}: all {len(cases)} checks pass. Well done!")
@@ -71,7 +72,7 @@ def check_exercise(exercise_id: str, function: Callable, cases: list[Case]) -> N
     failed = [name for name in results if name not in passed]
     match = best_match(results, failed, passed, _data().get("misconceptions", {}).get(exercise_id, []))
     if match:
-        print(f"  {describe(match[0], exercise_id)}")
+        print(textwrap.fill(describe(match[0], exercise_id), width=88, initial_indent="  ", subsequent_indent="    "))
 
 
 @functools.cache
@@ -91,6 +92,13 @@ def names_from_outside(exercise_id: str, function: Callable) -> list[str]:
     except ImportError:
         return []
     shell = get_ipython()
+    try:
+        return _outside(shell, exercise_id, function)
+    except Exception:  # an odd object or history: say nothing rather than break the self-check
+        return []
+
+
+def _outside(shell: Any, exercise_id: str, function: Callable) -> list[str]:
     setup = _data().get("setup_names", {}).get(exercise_id.split(".")[0])
     name = getattr(function, "__name__", None)
     if shell is None or setup is None or name is None:

@@ -146,12 +146,15 @@ def test_self_check_names_the_mistake_and_the_names_from_outside_the_cell():
          "01.softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n"},
         {"01.scores": "def dot_all(K, q):\n    return K @ q\n"})
     assert outputs["01.scores"].splitlines() == [
-        "✗ 01.scores: uses dot_all, defined outside the exercise cell: the grader runs only the setup cells "
-        "and the exercise cell, so define it in the exercise cell."]
+        "✗ 01.scores: uses dot_all from outside this cell; the grader runs only this cell and the setup cells."]
     assert outputs["01.attend"].startswith("✓ 01.attend: all 3 checks pass.")  # its helper is in its own cell
     softmax = outputs["01.softmax"].splitlines()
     assert softmax[0] == "✗ 01.softmax: 1 of 3 checks pass."
-    assert softmax[-1].startswith("  Likely mistake: Your softmax takes exp of the raw scores")
+    start = next(i for i, line in enumerate(softmax) if line.startswith("  Likely mistake: "))
+    diagnosis = " ".join(line.strip() for line in softmax[start:])
+    assert diagnosis.startswith("Likely mistake: Your softmax takes exp of the raw scores")
+    assert diagnosis.endswith("See 'Overflow, and the fix' in chapter 1.")
+    assert all(len(line) <= 88 for line in softmax[start:])
 
 
 def test_selfcheck_data_ships_no_code_and_covers_the_catalogue():
