@@ -1024,7 +1024,7 @@ def causal_mask(n):
 '''
 
 STATE_ATTACKS = {
-    "torch and numpy settings": '''
+    "torch, NumPy and interpreter settings": '''
 torch.set_default_dtype(torch.float64)
 torch.set_grad_enabled(False)
 torch.set_num_threads(7)
@@ -1032,8 +1032,6 @@ torch.use_deterministic_algorithms(True)
 torch.set_printoptions(precision=1)
 torch.set_float32_matmul_precision("medium")
 np.seterr(all="raise")
-''',
-    "a trace function that raises in later exercises": '''
 import sys
 
 def _trace(frame, event, arg):
@@ -1089,21 +1087,7 @@ type(_grader_state).restore.__code__ = (lambda self: None).__code__
 np.exp = lambda x: x * 0
 torch.softmax = lambda x, dim=None: x * 0
 ''',
-    "a thread that displays imitation check results": '''
-import threading, time
-from IPython.display import display
-import attn.grading
-
-def _imitate():
-    fake = {"type": "array", "library": "torch", "shape": [0], "dtype": "bool", "values": []}
-    for _ in range(3000):
-        display({attn.grading.CHECK_MIME: fake}, raw=True)
-        print("✓ all checks pass")
-        time.sleep(0.005)
-
-threading.Thread(target=_imitate, daemon=True).start()
-''',
-    "a thread that imitates check results with the running check's own token": '''
+    "a thread that imitates check results, with and without the running check's token": '''
 import re, sys, threading, time
 from IPython.display import display
 import attn.grading
@@ -1123,6 +1107,8 @@ def _imitate(started=len(In)):
     fake = {"type": "array", "library": "torch", "shape": [0], "dtype": "bool", "values": []}
     for _ in range(5000):
         display({attn.grading.CHECK_MIME: {**fake, "token": _token_of_running_check()}}, raw=True)
+        display({attn.grading.CHECK_MIME: fake}, raw=True)
+        print("✓ all checks pass")
         time.sleep(0.002)
 
 threading.Thread(target=_imitate, daemon=True).start()
