@@ -19,9 +19,12 @@ from attn.payload import compare_payloads
 
 
 def same_results(expected: list[dict], got: list[dict]) -> bool:
-    """Whether two lists of payloads agree within the checks' tolerance."""
+    """Whether two lists of payloads agree within the checks' tolerance. Errors and objects the
+    payloads do not describe ("other", a malformed result too) never agree: two of them say
+    nothing about the computation being the same."""
     return len(expected) == len(got) and all(
-        compare_payloads(numeric(e), numeric(g)) is None for e, g in zip(expected, got))
+        e.get("type") not in ("error", "other") and compare_payloads(numeric(e), numeric(g)) is None
+        for e, g in zip(expected, got))
 
 
 def numeric(payload: dict) -> dict:
@@ -50,8 +53,8 @@ def best_match(results: dict[str, list[dict]], failed: Iterable[str], passed: It
         fails = entry["fails"]
         if passed & fails.keys():
             continue
-        # where the entry raised, its result says nothing about the learner's: neither for nor against
-        both = [check for check in failed if check in fails and check in results and not _raises(fails[check])]
+        # where the entry's result is unknown (it raised), it says nothing for or against the learner's
+        both = [check for check in failed if check in fails and check in results and not _unknown(fails[check])]
         explained = [check for check in both if same_results(fails[check], results[check])]
         if len(explained) <= len(both) - len(explained):
             continue
@@ -61,8 +64,9 @@ def best_match(results: dict[str, list[dict]], failed: Iterable[str], passed: It
     return None if best is None else (best[1], best[2])
 
 
-def _raises(payloads: list[dict]) -> bool:
-    return any(payload.get("type") == "error" for payload in payloads)
+def _unknown(payloads: list[dict]) -> bool:
+    """Whether a result says nothing comparable: an error, or an object payloads do not describe."""
+    return any(payload.get("type") in ("error", "other") for payload in payloads)
 
 
 def describe(entry: dict, exercise_id: str) -> str:
