@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from autograder.assemble import grading_notebook, load_chapter, load_golden
 from autograder.notebooks import (BOOK, EXERCISE_ID, Ungradable, notebook_text, read_submission,
@@ -29,6 +30,7 @@ from conftest import CHAPTER, POINTS, run_cli
 LEARNER = json.loads((BOOK / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
 COURSE_IDS = sorted(POINTS)
 SCRATCH = Path(tempfile.mkdtemp(prefix="bad-files-"))
+set_hypothesis_home_dir(str(SCRATCH / ".hypothesis"))  # its caches go there, not into the repository
 
 # --------------------------------------------------------------------------- strategies
 
