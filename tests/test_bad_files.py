@@ -29,7 +29,8 @@ from conftest import CHAPTER, POINTS, run_cli
 
 LEARNER = json.loads((BOOK / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
 COURSE_IDS = sorted(POINTS)
-SCRATCH = Path(tempfile.mkdtemp(prefix="bad-files-"))
+_SCRATCH = tempfile.TemporaryDirectory(prefix="bad-files-")  # removed when the test run ends
+SCRATCH = Path(_SCRATCH.name)
 set_hypothesis_home_dir(str(SCRATCH / ".hypothesis"))  # its caches go there, not into the repository
 
 # --------------------------------------------------------------------------- strategies
