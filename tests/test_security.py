@@ -156,12 +156,18 @@ def feedback_of(results: dict, exercise_id: str) -> str:
     return next(test["output"] for test in results["tests"] if test["name"] == exercise_id)
 
 
-def grade(path: Path, *options: str, secrets: tuple[str, ...] = (), timeout: float = 300) -> dict:
-    """``python -m autograder grade PATH --results``: assert it graded (exit 0) with clean feedback;
-    return the results."""
+def grade(path: Path, *options: str, secrets: tuple[str, ...] = (), timeout: float = 300,
+          env: dict[str, str] | None = None) -> dict:
+    """``python -m autograder grade PATH --results`` (in the environment ``env``, by default this
+    one): assert it graded (exit 0) with clean feedback; return the results."""
     results_path = path.with_name(path.stem + ".results.json")
-    finished = run_cli("grade", str(path), "--results", str(results_path), "--cell-timeout", "20",
-                       "--notebook-timeout", "120", *options, timeout=timeout)
+    command = ["grade", str(path), "--results", str(results_path), "--cell-timeout", "20",
+               "--notebook-timeout", "120", *options]
+    if env is None:
+        finished = run_cli(*command, timeout=timeout)
+    else:
+        finished = subprocess.run([sys.executable, "-m", "autograder", *command], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=timeout)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert "Traceback" not in finished.stdout + finished.stderr
     assert results_path.stat().st_size < RESULTS_LIMIT
@@ -745,6 +751,28 @@ def test_the_kernel_cannot_see_the_hosts_tmp(make_submission, tmp_path):
     secret = f"secret-{uuid.uuid4().hex}"
     (tmp_path / "host-secret.txt").write_text(secret)
     results = grade(make_submission({**SOLVED, "01.scores": HOST_TMP}), secrets=(secret,))
+    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+
+
+HOST_ENVIRONMENT = TOOLS + r'''
+def _environment_secrets(name):
+    """Values of the variable ``name`` in the environment of any process this kernel can see."""
+    found = [os.environ.get(name, "")]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            for variable in (_read(f"/proc/{entry}/environ", "rb") or b"").split(b"\0"):
+                if variable.startswith(name.encode() + b"="):
+                    found.append(variable.split(b"=", 1)[1].decode(errors="replace"))
+    return [value for value in found if value]
+''' + rewarded_if('_environment_secrets("ATTN_GRADER_SECRET")')
+
+
+def test_the_graders_environment_is_not_visible_in_the_sandbox(make_submission):
+    """A CI or Gradescope machine holds tokens in its environment; no process the kernel can
+    see (the sandbox's own first process included) may show them."""
+    secret = f"token-{uuid.uuid4().hex}"
+    env = {**os.environ, "ATTN_GRADER_SECRET": secret}
+    results = grade(make_submission({**SOLVED, "01.scores": HOST_ENVIRONMENT}), env=env, secrets=(secret,))
     assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
 
 
