@@ -114,9 +114,9 @@ def is_payload(value: Any, depth: int = 0) -> bool:
         return (value.get("library") in ("numpy", "torch") and type(value.get("dtype")) is str
                 and type(shape) is list and all(type(n) is int and n >= 0 for n in shape)
                 and type(values) is list and len(values) == math.prod(shape)
-                and all(type(v) in (int, float) for v in values))
+                and all(_is_number(v) for v in values))
     if kind == "number":
-        return type(value.get("value")) in (int, float)
+        return _is_number(value.get("value"))
     if kind == "sequence":
         items = value.get("items")
         return type(items) is list and all(is_payload(item, depth + 1) for item in items)
@@ -126,6 +126,15 @@ def is_payload(value: Any, depth: int = 0) -> bool:
     if kind == "bool":
         return type(value.get("value")) is bool
     return kind == "none"
+
+
+def _is_number(value: Any) -> bool:
+    """A number as it arrives through the kernel's JSON messages, which write NaN and the
+    infinities as the strings "nan", "inf" and "-inf" (or, elsewhere, as null)."""
+    return type(value) in (int, float) or value is None or value in _NON_FINITE
+
+
+_NON_FINITE = ("nan", "inf", "-inf")
 
 
 def error_text(error: BaseException) -> str:
@@ -200,8 +209,9 @@ def _compare_arrays(expected: dict, got: dict, where: str) -> str | None:
     return f"{_at(where)}values differ, largest absolute error {error:.3g} (shape and dtype are right)"
 
 
-def _compare_numbers(want: float, have: float, where: str) -> str | None:
+def _compare_numbers(want: float | None, have: float | None, where: str) -> str | None:
     rtol, atol = TOLERANCES["float32"]  # a Python number may come from float32 arithmetic
+    want, have = (math.nan if value is None else float(value) for value in (want, have))  # "nan", null: NaN
     if math.isnan(want) and math.isnan(have):
         return None
     if math.isclose(have, want, rel_tol=rtol, abs_tol=atol):

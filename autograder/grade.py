@@ -104,6 +104,8 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     for record in records:
         if record.get("reason"):
             record["reason"] = clean(record["reason"], secrets)
+    if time.perf_counter() - started >= limits.notebook_seconds:  # the run was cut: drop unfinished exercises
+        records = [r for r in records if _finished(chapter, r.get("exercise"), records)]
     results = judge(chapter, exercise_ids, records, misconceptions)
     for exercise_id in exercise_ids:
         if exercise_id not in results:
@@ -125,6 +127,12 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     if not limits.sandbox:
         notes.append(UNSANDBOXED)
     return Grade(chapter.name, ordered, notes, time.perf_counter() - started)
+
+
+def _finished(chapter: Chapter, exercise_id: str | None, records: list[dict]) -> bool:
+    """Whether every check of ``exercise_id`` has a record (a run cut short leaves some out)."""
+    checks = [r for r in records if r.get("exercise") == exercise_id and r["role"] == "check"]
+    return exercise_id is None or len(checks) == len(chapter.checks_for(exercise_id))
 
 
 def judge(chapter: Chapter, pending: list[str], records: list[dict],
@@ -203,6 +211,9 @@ def main(args: argparse.Namespace) -> int:
         grade = grade_submission(args.submission, limits, args.chapter, args.student)
     except Ungradable as reason:
         return _refuse(args, str(reason))
+    except RuntimeError:  # the grader's own failure: the details are for the instructor, not the report
+        return _refuse(args, "the grader failed on this submission: run it again, and tell the instructor "
+                             "if it fails twice")
     print(format_report(grade))
     if args.results:
         Path(args.results).write_text(json.dumps(gradescope_results(grade), indent=1))

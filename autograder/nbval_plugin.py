@@ -9,7 +9,7 @@ Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
 - notices a dead kernel at once instead of waiting for the cell timeout;
-- writes one JSON record per cell (role, outcome, reason, payloads) to ``--grader-report``.
+- appends one JSON record per cell (role, outcome, reason, payloads) to ``--grader-report``.
 """
 
 from __future__ import annotations
@@ -39,13 +39,12 @@ _sandbox = False
 _memory_bytes = 0
 _output_bytes = 0
 _processes = 0
-_records: list[dict] = []
 _timed_out: set[str] = set()  # exercises with a check that timed out: their other checks are skipped
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
-    group.addoption("--grader-report", required=True, help="where to write the per-cell JSON report")
+    group.addoption("--grader-report", required=True, help="where to append the per-cell JSON records")
     group.addoption("--grader-channel", required=True, help="folder for each kernel's connection file and sockets")
     group.addoption("--grader-launcher", required=True, help="JSON list: the command prefix that joins the cgroup")
     group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
@@ -144,9 +143,11 @@ class GraderKernel(RunningKernel):
         if kind == "stream":
             content["text"] = "" if sent > _output_bytes else "\n[output cut: over the grader's limit]\n"
         else:
+            payload = content.get("data", {}).get(CHECK_MIME)
             error = {"type": "error", "error": f"OutputTooLarge: the result is over the grader's "
-                                               f"{_output_bytes // 2**10} KB output limit"}
-            content["data"] = {CHECK_MIME: error} if CHECK_MIME in content.get("data", {}) else {}
+                                               f"{_output_bytes // 2**10} KB output limit",
+                     "token": payload.get("token") if isinstance(payload, dict) else None}
+            content["data"] = {CHECK_MIME: error} if payload is not None else {}
         return message
 
     def interrupt(self) -> None:
@@ -216,14 +217,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if _timed_out_alive(item, call):
         _timed_out.add(item.cell.metadata.get("grader", {}).get("exercise"))
-    _records.append({
+    record = {
         **item.cell.metadata.get("grader", {}),
         "cell": item.cell_num,
         "outcome": _outcome(item, report),
         "reason": _reason(item, call),
         "payloads": _payloads(item.test_outputs or [], _token(item)),
         "seconds": round(call.duration, 3),
-    })
+    }
+    with open(item.config.getoption("--grader-report"), "a", encoding="utf-8") as lines:
+        lines.write(json.dumps(record) + "\n")  # one line per cell, as it ends: a cut run keeps its records
 
 
 def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
@@ -260,4 +263,3 @@ def _timed_out_alive(item: pytest.Item, call: pytest.CallInfo) -> bool:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for manager in _launched:  # started ahead for a notebook that never ran
         manager.shutdown_kernel(now=True)
-    Path(session.config.getoption("--grader-report")).write_text(json.dumps(_records, indent=1))

@@ -53,7 +53,7 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
     The notebooks and the report live in a private directory that the kernels cannot see; each
     kernel talks to nbval over IPC sockets in a folder of its own (with the sandbox, the only
     host folder it sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds``)
-    is stopped, with every process of the submission, and returns the records it has: none.
+    is stopped, with every process of the submission, and returns the records made so far.
     """
     if limits.sandbox:
         require_sandbox()
@@ -83,12 +83,10 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
             output, _ = process.communicate(timeout=max(1.0, limits.notebook_seconds if seconds is None else seconds))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # pytest and everything in its session
-            process.communicate()
-            if not limits.sandbox:
-                kill_processes_in(channel_dir)  # an unsandboxed kernel runs in a session of its own
-            return []
+            output, _ = process.communicate()
         if not limits.sandbox:
-            kill_processes_in(channel_dir)
-        if not report_path.exists():
+            kill_processes_in(channel_dir)  # an unsandboxed kernel runs in a session of its own
+        if process.returncode not in (0, 1, -signal.SIGKILL):  # 1: some check failed
             raise RuntimeError(f"the grading run crashed:\n{output[-4000:]}")
-        return json.loads(report_path.read_text())
+        lines = report_path.read_text(encoding="utf-8").splitlines() if report_path.exists() else []
+        return [json.loads(line) for line in lines]
