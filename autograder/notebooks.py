@@ -222,7 +222,7 @@ def _submitted_source(cell: dict, exercise_id: str) -> str:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
     if not isinstance(source, str):
-        kind = "a list holding non-text items" if isinstance(source, list) else f"a JSON {type(source).__name__}"
+        kind = "a list holding non-text items" if isinstance(source, list) else _JSON_KINDS.get(type(source), "no text")
         raise Ungradable(f"the source of exercise cell {exercise_id} is {kind}, not text: {resave}")
     try:
         source.encode("utf-8")
@@ -230,6 +230,9 @@ def _submitted_source(cell: dict, exercise_id: str) -> str:
         raise Ungradable(f"the source of exercise cell {exercise_id} holds a character that is not valid text "
                          f"(a lone surrogate, U+D800 to U+DFFF): {resave}") from None
     return source
+
+
+_JSON_KINDS = {type(None): "null", bool: "true or false", int: "a number", float: "a number", dict: "a JSON object"}
 
 
 def _shown(text: str, limit: int = 80) -> str:
