@@ -1,12 +1,15 @@
-"""The website builds with warnings as errors, every page is there, and no solution leaks into it."""
+"""The website builds with warnings as errors, every page is there, no solution leaks into it,
+no page shows the builder's machine, and chapter 9 ran with the data exactly when it is there."""
 
 from __future__ import annotations
 
 import html
 import re
 
+from attn.conll import HOW_TO_GET, data_available
+from attn.ner import QUICK
 from autograder.assemble import chapter_names, load_chapter
-from conftest import code_text, leaked_snippets
+from conftest import ROOT, code_text, leaked_snippets
 from course_pages import toc_files
 
 
@@ -46,3 +49,26 @@ def test_no_reference_solution_appears_on_the_site(site):
             text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8", errors="ignore")))
             assert not leaked_snippets(code_text(text)), f"{page} contains solution code"
     assert not list(site.rglob("solutions*")) and not list(site.rglob("golden*"))
+
+
+def page_text(page) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+
+
+def test_chapter_9_ran_with_the_data_exactly_when_it_is_there(site):
+    """The site shows what this environment can do: a build with CONLL2003_DIR set fine-tunes
+    (the execution cache is kept per data state), one without says how to get the data."""
+    text = page_text(site / "book" / "09_named_entity_recognition.html")
+    trained = f"fine-tuned on {QUICK.max_sentences:,} sentences" in text
+    missing = HOW_TO_GET.split(":")[0] in text
+    assert (trained, missing) == ((True, False) if data_available() else (False, True)), (trained, missing)
+    assert "This run fine-tuned on" in text if data_available() else "nothing was fine-tuned here" in text
+
+
+def test_no_page_shows_the_builders_machine(site):
+    """Outputs hold no absolute path of this machine, no installed package's file, and no
+    frame of a library: deliberate errors are shown by attn.errors.show_error."""
+    for page in site.glob("book/*.html"):
+        text = page_text(page)
+        for clue in (str(ROOT), "site-packages", "/tmp/ipykernel", "Traceback (most recent call last)"):
+            assert clue not in text, f"{page.name} shows {clue!r}"

@@ -1,9 +1,12 @@
 """The website in a real browser: headless Chromium opens every page of the built site.
 
 The site is served on loopback. On every page the title is there, math is typeset by the
-site's own MathJax, every image loads, nothing logs an error or asks for another host, the
-"next" link leads to the next page of the table of contents, and no reference solution
-appears in the rendered HTML.
+site's own MathJax and no TeX is left in the text, every image loads and its figure text is
+shown at 9 pt or more, no link points to a placeholder, nothing logs an error or asks for
+another host, the "next" link leads to the next page of the table of contents, and no
+reference solution appears in the rendered HTML. The code column holds CODE_WIDTH
+characters, and no code cell or self-check output is wider than its column. A screenshot
+of the first screen of every page is written to _build/screenshots.
 """
 
 from __future__ import annotations
@@ -11,20 +14,28 @@ from __future__ import annotations
 import functools
 import html
 import re
+import struct
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, Page
 
 from autograder.assemble import chapter_names, load_chapter
-from conftest import SCREENSHOTS, code_text, leaked_snippets
+from conftest import ROOT, SCREENSHOTS, code_text, leaked_snippets
 from course_pages import read_chapter, toc_files
+from repository_buttons import is_real_repository
+from test_code_width import CODE_WIDTH
 
 PAGES = toc_files()  # book/index first, then the table of contents in reading order
 CHAPTERS = [name for name in PAGES if re.fullmatch(r"book/\d\d_\w+", name)]
+REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+PLACEHOLDER = re.compile(r"YOUR-|PLACEHOLDER|(?i://[^/]*\bexample\.(com|org|net)\b|//[^/]*placeholder)")
+FULL_WIDTH = {"width": 1440, "height": 900}  # the theme's content column is at its widest
+SMALLEST_FONT_PT = 9  # in the figures' code; tests/test_figure_text.py holds them to it
 GLOSSARY_TERMS = ["query", "key", "value", "score", "softmax", "temperature", "head", "mask",
                   "positional encoding", "attention", "self-attention", "multi-head attention"]
 
@@ -42,9 +53,19 @@ def base_url(site: Path) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    SERVED[url] = site
+    yield url
     server.shutdown()
     server.server_close()
+
+
+def site_dir(base_url: str) -> Path:
+    """The folder that ``base_url`` serves (the built site)."""
+    return SERVED[base_url]
+
+
+SERVED: dict[str, Path] = {}
 
 
 @pytest.fixture
@@ -70,6 +91,16 @@ def page(browser: Browser, base_url: str, problems: list[str]) -> Iterator[Page]
     context.close()
 
 
+def png_dpi(path: Path) -> float:
+    """The resolution a PNG file records (matplotlib writes it), in dots per inch; 96 if none."""
+    data = path.read_bytes()
+    at = data.find(b"pHYs")
+    if at < 0:
+        return 96.0
+    per_x, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    return per_x * 0.0254 if unit == 1 else 96.0
+
+
 def open_page(tab: Page, url: str) -> None:
     """Load ``url``, then wait until MathJax has typeset it and every image has loaded or failed."""
     tab.goto(url, wait_until="load")
@@ -89,16 +120,19 @@ def test_page_in_a_browser(page: Page, base_url: str, name: str, problems: list[
 
     heading = page.locator("article h1").first.inner_text().rstrip("#¶ \n")
     assert heading and page.title().startswith(heading)
-    if name in CHAPTERS:
-        assert heading == read_chapter(name).title
+    if name in CHAPTERS:  # Sphinx typesets straight quotes as curly ones
+        assert heading.replace("\u2019", "'") == read_chapter(name).title.replace("\u2019", "'")
 
     typeset = page.evaluate(r"""() => {
-        const text = node => { const copy = node.cloneNode(true);
-            copy.querySelectorAll("pre, code").forEach(element => element.remove()); return copy.innerText; };
+        const raw = [], walker = document.createTreeWalker(document.querySelector("article"),
+                                                             NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (node.parentElement.closest("pre, code, mjx-container, script, style")) continue;
+            if (/\$[^$\s][^$]*\$|\$\$|\\\(|\\\)|\\\[/.test(node.textContent)) raw.push(node.textContent.trim());
+        }
         return {math: document.querySelectorAll(".math").length,
                 rendered: document.querySelectorAll(".math mjx-container").length,
-                errors: document.querySelectorAll("mjx-merror").length,
-                raw: /\$\$|\\\[|\\\(/.test(text(document.querySelector("article")))};
+                errors: document.querySelectorAll("mjx-merror").length, raw};
     }""")
     assert typeset["rendered"] == typeset["math"] and not typeset["errors"] and not typeset["raw"], typeset
     if name in CHAPTERS:
@@ -108,16 +142,42 @@ def test_page_in_a_browser(page: Page, base_url: str, name: str, problems: list[
     assert all(width > 0 for _, width in images), [src for src, width in images if not width]
     if name in CHAPTERS:
         assert any("_images/" in src for src, _ in images), "a chapter without a figure"
+    small = []
+    for src, natural, shown in page.evaluate("""() => [...document.querySelectorAll("article img")]
+            .map(image => [image.src, image.naturalWidth, image.getBoundingClientRect().width])"""):
+        file = site_dir(base_url) / src[len(base_url) + 1:].split("?")[0]
+        if src.endswith(".png") and src.startswith(base_url):  # matplotlib: text in pt at the PNG's dpi
+            shown_pt = SMALLEST_FONT_PT * png_dpi(file) / 72 * (shown / natural) * 72 / 96
+        elif src.endswith(".svg") and src.startswith(base_url) and "_images" in src:  # drawn by code
+            sizes = [float(size) for size in re.findall(r'font-size="([0-9.]+)"', file.read_text())]
+            shown_pt = min(sizes) * (shown / natural) * 72 / 96  # SVG units are CSS pixels
+        else:
+            continue
+        if shown_pt < 9 - 0.05:
+            small.append(f"{src.rsplit('/', 1)[-1]}: its smallest text is shown at {shown_pt:.1f} pt")
+    assert not small, small
+
+    links = page.evaluate("""() => [...document.querySelectorAll("a[href], img[src], link[href], script[src]")]
+        .map(element => element.href || element.src)""")
+    assert not [link for link in links if PLACEHOLDER.search(link)], [l for l in links if PLACEHOLDER.search(l)]
+    footer = page.locator("footer.bd-footer-content").inner_text()
+    assert "By the contributors to this course" in footer and "Copyright 2026" in footer, footer
+    buttons = page.locator(".dropdown-launch-buttons, a[title='Source repository']").count()
+    if not is_real_repository(REPOSITORY):
+        assert buttons == 0, "a repository or launch button, but no repository is configured"
+    elif name in CHAPTERS:
+        assert buttons == 2, "a repository is configured: its button and the launch buttons"
 
     rendered = html.unescape(re.sub(r"<[^>]+>", "", page.content()))
     assert not leaked_snippets(code_text(rendered)), "a reference solution appears on the page"
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{Path(name).name}.png")
     if name == "book/index":
-        page.screenshot(path=SCREENSHOTS / "index.png", full_page=True)
-    elif name == CHAPTERS[0]:
+        page.screenshot(path=SCREENSHOTS / "index_full.png", full_page=True)
+    elif name in CHAPTERS:
         page.locator("article img").first.scroll_into_view_if_needed()
-        page.screenshot(path=SCREENSHOTS / f"{Path(name).name}.png")
+        page.screenshot(path=SCREENSHOTS / f"{Path(name).name}_figure.png")
 
     following = PAGES.index(name) + 1
     if following < len(PAGES):
@@ -156,3 +216,36 @@ def test_search_finds_the_chapters(page: Page, base_url: str, problems: list[str
     found = page.evaluate("() => [...document.querySelectorAll('ul.search li a')].map(link => link.href)")
     assert any("02_scores_and_softmax.html" in link for link in found), found
     assert not problems, problems
+
+
+@pytest.mark.parametrize("viewport", [FULL_WIDTH, {"width": 1280, "height": 900}],
+                         ids=lambda viewport: f"{viewport['width']}px")
+def test_code_fits_the_code_column(browser: Browser, base_url: str, viewport: dict) -> None:
+    """At the theme's full width the code column holds CODE_WIDTH characters of the 14 px
+    code font (the limit tests/test_code_width.py holds every code line to); in a narrower
+    window the font shrinks so that it still does. No code cell and no self-check output
+    of a chapter is wider than its column."""
+    context = browser.new_context(viewport=viewport)
+    tab = context.new_page()
+    overflowing = []
+    for name in CHAPTERS:
+        tab.goto(f"{base_url}/{name}.html", wait_until="load")
+        measured = tab.evaluate("""() => {
+            const pre = document.querySelector("div.cell_input pre"), style = getComputedStyle(pre);
+            const probe = document.createElement("span");
+            probe.textContent = "x".repeat(100);
+            pre.appendChild(probe);
+            const character = probe.getBoundingClientRect().width / 100;
+            probe.remove();
+            const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+            const wide = [...document.querySelectorAll(
+                    "div.cell_input pre, div.tag_self-check div.cell_output pre")]
+                .filter(block => block.scrollWidth > block.clientWidth + 1)
+                .map(block => block.innerText.split("\\n").sort((a, b) => b.length - a.length)[0]);
+            return {characters: inner / character, size: parseFloat(style.fontSize), wide};
+        }""")
+        assert CODE_WIDTH <= measured["characters"] < CODE_WIDTH + 3, measured
+        assert measured["size"] == 14 if viewport == FULL_WIDTH else measured["size"] >= 12, measured
+        overflowing += [f"{name}: {line[:80]}" for line in measured["wide"]]
+    context.close()
+    assert not overflowing, overflowing

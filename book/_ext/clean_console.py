@@ -8,11 +8,17 @@
 - The favicon, without which browsers log a 404 for ``/favicon.ico``, is set in ``_config.yml``.
 - One search field: the PyData theme underneath adds its own to a header bar
   (``navbar_persistent``), above the one in the sidebar; the header's is left out.
+- Code that fits: ``static/code_width.css`` sizes the code font so that a code cell holds
+  88 characters (the limit of tests/test_code_width.py) in narrower windows too.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sphinx.application import Sphinx
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def clean_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
@@ -32,7 +38,14 @@ def one_search_field(app: Sphinx, config: object) -> None:
     config.html_theme_options["navbar_persistent"] = []
 
 
+def code_that_fits(app: Sphinx, config: object) -> None:
+    """``config-inited`` handler: serve static/code_width.css with the site."""
+    config.html_static_path.append(str(STATIC))
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", one_search_field)
+    app.connect("config-inited", code_that_fits)
+    app.add_css_file("code_width.css")
     app.connect("html-page-context", clean_page, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
