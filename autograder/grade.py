@@ -60,9 +60,13 @@ class Grade:
 
 
 def identify_chapter(exercise_ids: set[str]) -> Chapter:
-    """The chapter whose exercises the submission shares the most of."""
+    """The chapter whose exercises the submission shares the most of (only the chapters that
+    the ids' number prefixes name are read)."""
     best, overlap = None, 0
+    prefixes = {exercise_id.split(".")[0] for exercise_id in exercise_ids}
     for name in chapter_names():
+        if name.split("_")[0] not in prefixes:
+            continue
         chapter = load_chapter(name)
         shared = len(exercise_ids & {exercise.id for exercise in chapter.exercises})
         if shared > overlap:
