@@ -85,8 +85,8 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     With ``student``, the random hidden inputs are drawn for that student, and the expected
     outputs made from the reference solutions on the spot (this needs ``solutions/``).
 
-    Each exercise runs in a fresh sandboxed kernel of its own (all in the submission's cgroup), so one
-    that crashes, times out or changes global state cannot cost another.
+    Each exercise runs in a fresh sandboxed kernel of its own (all in the submission's cgroup),
+    so one that crashes, times out or changes global state cannot cost another.
     """
     started = time.perf_counter()
     sources, notes = submitted_sources(read_submission(path))
@@ -116,13 +116,7 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
             reason = f"not graded: the notebook ran out of its {limits.notebook_seconds} s time limit"
             results[exercise_id] = _result(chapter, exercise_id, [reason])
     for exercise_id, result in results.items():
-        named = course_code_named(exercise_id, sources.get(exercise_id, ""))
-        refused = next((line for line in result.feedback if COURSE_CODE in line), None)
-        if named or refused:  # one line, not one per check
-            used = named or refused.rsplit("the course's ", 1)[-1]
-            result.score, result.diagnosis = 0, None
-            result.feedback = [f"Not graded: {exercise_id} uses the course package's {used}. "
-                               "An exercise must be your own code."]
+        _refuse_course_code(result, sources.get(exercise_id, ""))
     for exercise_id in results.keys() - sources.keys():
         results[exercise_id].feedback.insert(0, "No cell with this exercise id was found in your notebook: "
                                                 "copy the exercise cell back from the original notebook.")
@@ -131,6 +125,18 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     if not limits.sandbox:
         notes.append(UNSANDBOXED)
     return Grade(chapter.name, ordered, notes, time.perf_counter() - started)
+
+
+def _refuse_course_code(result: ExerciseResult, source: str) -> None:
+    """Score 0, with one line, an exercise whose source names the course's own answer to it or
+    whose run met that answer's refusal (``autograder.course_code``)."""
+    named = course_code_named(result.id, source)
+    refused = next((line for line in result.feedback if COURSE_CODE in line), None)
+    if named or refused:
+        used = named or refused.rsplit("the course's ", 1)[-1]
+        result.score, result.diagnosis = 0, None
+        result.feedback = [f"Not graded: {result.id} uses the course package's {used}. "
+                           "An exercise must be your own code."]
 
 
 def _finished(chapter: Chapter, exercise_id: str | None, records: list[dict]) -> bool:
