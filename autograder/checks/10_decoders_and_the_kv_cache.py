@@ -27,6 +27,18 @@ def _prompt(seed, batch, length, vocab=12):
     return torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
 
 
+def _tokens(generate, *args):
+    """The tokens of generate(*args); anything but a pair is returned whole, to be reported."""
+    result = generate(*args)
+    return result[0] if isinstance(result, (tuple, list)) and len(result) == 2 else result
+
+
+def _logits(generate, *args):
+    """The logits of generate(*args); anything but a pair is returned whole, to be reported."""
+    result = generate(*args)
+    return result[1] if isinstance(result, (tuple, list)) and len(result) == 2 else result
+
+
 def _no_position_twice(generate, model, prompt, num_new):
     """True when, while ``generate`` runs, at most p + num_new positions per sequence pass
     through each block's key projection: the prefill, then one new position per step."""
@@ -68,25 +80,41 @@ _check(causal_mask, 1, 1)
 # %% 10.causal_mask | 5 new queries against 13 keys
 _check(causal_mask, 5, 13)
 
-# %% 10.generate_with_cache | 2 blocks of 4 heads, batch 2, prompts of 5, 7 new tokens
-_check(generate_with_cache, _decoder(1001, d_model=32, num_layers=2, num_heads=4, d_ff=64,
-                                     max_len=16), _prompt(1002, 2, 5), 7)
+# %% 10.generate_with_cache | 2 blocks of 4 heads, batch 2, prompts of 5, 7 new tokens: the tokens
+_model = _decoder(1001, d_model=32, num_layers=2, num_heads=4, d_ff=64, max_len=16)
+_check(_tokens, generate_with_cache, _model, _prompt(1002, 2, 5), 7)
 
-# %% 10.generate_with_cache | a one-token prompt, 10 new tokens, float64 model
-_check(generate_with_cache, _decoder(1003, torch.float64, d_model=24, num_layers=3,
-                                     num_heads=3, d_ff=48, max_len=12), _prompt(1004, 3, 1), 10)
+# %% 10.generate_with_cache | 2 blocks of 4 heads, batch 2, prompts of 5, 7 new tokens: the logits
+_model = _decoder(1001, d_model=32, num_layers=2, num_heads=4, d_ff=64, max_len=16)
+_check(_logits, generate_with_cache, _model, _prompt(1002, 2, 5), 7)
 
-# %% 10.generate_with_cache | num_new = 1: the prefill alone
-_check(generate_with_cache, _decoder(1005, d_model=16, num_layers=2, num_heads=2, d_ff=32,
-                                     max_len=10), _prompt(1006, 4, 6), 1)
+# %% 10.generate_with_cache | a one-token prompt, 10 new tokens, float64 model: the tokens
+_model = _decoder(1003, torch.float64, d_model=24, num_layers=3, num_heads=3, d_ff=48, max_len=12)
+_check(_tokens, generate_with_cache, _model, _prompt(1004, 3, 1), 10)
 
-# %% 10.generate_with_cache | one block, one head, up to max_len
-_check(generate_with_cache, _decoder(1007, d_model=16, num_layers=1, num_heads=1, d_ff=32,
-                                     max_len=12), _prompt(1008, 2, 3), 9)
+# %% 10.generate_with_cache | a one-token prompt, 10 new tokens, float64 model: the logits
+_model = _decoder(1003, torch.float64, d_model=24, num_layers=3, num_heads=3, d_ff=48, max_len=12)
+_check(_logits, generate_with_cache, _model, _prompt(1004, 3, 1), 10)
+
+# %% 10.generate_with_cache | num_new = 1: the prefill alone: the tokens
+_model = _decoder(1005, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=10)
+_check(_tokens, generate_with_cache, _model, _prompt(1006, 4, 6), 1)
+
+# %% 10.generate_with_cache | num_new = 1: the prefill alone: the logits
+_model = _decoder(1005, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=10)
+_check(_logits, generate_with_cache, _model, _prompt(1006, 4, 6), 1)
+
+# %% 10.generate_with_cache | one block, one head, up to max_len: the tokens
+_model = _decoder(1007, d_model=16, num_layers=1, num_heads=1, d_ff=32, max_len=12)
+_check(_tokens, generate_with_cache, _model, _prompt(1008, 2, 3), 9)
+
+# %% 10.generate_with_cache | one block, one head, up to max_len: the logits
+_model = _decoder(1007, d_model=16, num_layers=1, num_heads=1, d_ff=32, max_len=12)
+_check(_logits, generate_with_cache, _model, _prompt(1008, 2, 3), 9)
 
 # %% 10.generate_with_cache | no position passes through a block twice (prompt of 5, 6 new tokens)
-_check(_no_position_twice, generate_with_cache,
-       _decoder(1009, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=12), _prompt(1010, 2, 5), 6)
+_model = _decoder(1009, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=12)
+_check(_no_position_twice, generate_with_cache, _model, _prompt(1010, 2, 5), 6)
 
 # %% 10.rope | batch 2, 3 heads, 5 positions, d = 8
 _check(rope, _randn(1011, 2, 3, 5, 8))
