@@ -99,9 +99,9 @@ def make_expected(chapter: Chapter, with_misconceptions: bool = True) -> tuple[d
         if record is None or record["outcome"] != "passed" or not record["payloads"]:
             reason = record["reason"] if record else "it did not run"
             raise ContractError(f"{name}: the reference solution fails hidden check '{check.key}': {reason}")
-        if any(payload["type"] == "error" for payload in record["payloads"]):
-            raise ContractError(f"{name}: the reference solution raises in hidden check '{check.key}': "
-                                f"{record['payloads']}")
+        if any(payload["type"] in ("error", "other") for payload in record["payloads"]):
+            raise ContractError(f"{name}: the reference solution raises, or gives a result payloads do not "
+                                f"describe, in hidden check '{check.key}': {record['payloads']}")
         golden[check.key] = record["payloads"]
     return golden, misconception_payloads(chapter, rounds, records[1:], golden)
 
