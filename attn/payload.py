@@ -105,24 +105,26 @@ def call_quietly(function: Callable, *args: Any, **kwargs: Any) -> dict:
 
 def is_payload(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` is a well-formed payload (the grader receives payloads from the learner's
-    kernel, where anything can be displayed; a malformed one must not reach the comparison)."""
-    if type(value) is not dict or depth > MAX_DEPTH:
+    kernel, where anything can be displayed; a malformed one must not reach the comparison).
+    ``value`` is parsed JSON (nbformat's dict subclass, lists, str, numbers), never an object of
+    the learner's, so ``isinstance`` is safe here."""
+    if not isinstance(value, dict) or depth > MAX_DEPTH:
         return False
     kind = value.get("type")
     if kind == "array":
         shape, values = value.get("shape"), value.get("values")
-        return (value.get("library") in ("numpy", "torch") and type(value.get("dtype")) is str
-                and type(shape) is list and all(type(n) is int and n >= 0 for n in shape)
-                and type(values) is list and len(values) == math.prod(shape)
+        return (value.get("library") in ("numpy", "torch") and isinstance(value.get("dtype"), str)
+                and isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape)
+                and isinstance(values, list) and len(values) == math.prod(shape)
                 and all(_is_number(v) for v in values))
     if kind == "number":
         return _is_number(value.get("value"))
     if kind == "sequence":
         items = value.get("items")
-        return type(items) is list and all(is_payload(item, depth + 1) for item in items)
+        return isinstance(items, list) and all(is_payload(item, depth + 1) for item in items)
     if kind in ("error", "str", "other"):
         text = value.get({"error": "error", "str": "value", "other": "name"}[kind])
-        return type(text) is str
+        return isinstance(text, str)
     if kind == "bool":
         return type(value.get("value")) is bool
     return kind == "none"

@@ -45,7 +45,7 @@ exit 0
 """
 
 INCLUDED = ["autograder", "attn", "book", "pyproject.toml", "requirements.txt"]
-EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", "_ext", "results"}
+EXCLUDED_PARTS = {"__pycache__", ".ipynb_checkpoints", "_ext", "results", "misconceptions"}
 
 
 def files_to_ship() -> list[Path]:

@@ -1,6 +1,7 @@
 """The payload comparison that both the self-checks and the grader rely on."""
 
 import io
+import json
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -94,3 +95,19 @@ def test_self_check_messages():
     assert not passed and "your code raised AttributeError" in message
     passed, message = run_self_check(None)
     assert not passed and "expected a function" in message
+
+
+def test_well_formed_payloads_are_told_from_malformed_ones():
+    import nbformat
+
+    from attn.payload import is_payload
+
+    result = (torch.ones(2, 3), [np.float32(1.5), None, "text", True], np.array([np.nan, np.inf]))
+    assert is_payload(to_payload(result))
+    assert is_payload(nbformat.from_dict(json.loads(json.dumps(to_payload(result)))))  # as nbval hands it over
+    assert is_payload({"type": "array", "library": "numpy", "shape": [2], "dtype": "float64", "values": ["nan", "-inf"]})
+    for forged in [{"type": "array", "library": "numpy", "shape": [3], "dtype": "float64", "values": [1.0]},
+                   {"type": "array", "library": "numpy", "shape": "x", "dtype": "float64", "values": "abc"},
+                   {"type": "sequence", "items": [1]}, {"type": "number", "value": "1e9"}, {"type": "oops"},
+                   [{"type": "none"}], {"type": "error", "error": 3}]:
+        assert not is_payload(forged), forged
