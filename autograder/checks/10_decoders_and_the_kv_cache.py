@@ -96,11 +96,11 @@ _check(_tokens, generate_with_cache, _model, _prompt(1004, 3, 1), 10)
 _model = _decoder(1003, torch.float64, d_model=24, num_layers=3, num_heads=3, d_ff=48, max_len=12)
 _check(_logits, generate_with_cache, _model, _prompt(1004, 3, 1), 10)
 
-# %% 10.generate_with_cache | num_new = 1: the prefill alone: the tokens
+# %% 10.generate_with_cache | num_new = 1 (the prefill alone): the tokens
 _model = _decoder(1005, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=10)
 _check(_tokens, generate_with_cache, _model, _prompt(1006, 4, 6), 1)
 
-# %% 10.generate_with_cache | num_new = 1: the prefill alone: the logits
+# %% 10.generate_with_cache | num_new = 1 (the prefill alone): the logits
 _model = _decoder(1005, d_model=16, num_layers=2, num_heads=2, d_ff=32, max_len=10)
 _check(_logits, generate_with_cache, _model, _prompt(1006, 4, 6), 1)
 
