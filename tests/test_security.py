@@ -40,7 +40,7 @@ TOKEN = f"attack-{uuid.uuid4().hex[:12]}"  # in the argv of every process an att
 MARKER = f"zz_{TOKEN.replace('-', '_')}"  # the name of every file a write attack creates
 SOLVED = solution_sources(CHAPTER)
 FULL = sum(POINTS.values())
-GUARDED = [ROOT / "autograder", ROOT / "attn", ROOT / "solutions", ROOT / "book"]
+GUARDED = [ROOT / "autograder", ROOT / "attn", ROOT / "solutions", *sorted(BOOK.glob("*.ipynb"))]
 FEEDBACK_LINE_LIMIT = 2048 + 256  # characters in one line of feedback: 2 KB from the learner's code, the grader's words
 RESULTS_LIMIT = 1_000_000      # bytes in a whole results.json
 OWN_CODE = "your own code"     # what a learner is told when course code answered an exercise
@@ -55,10 +55,11 @@ def stubs_of(chapter: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- the grader's side
 
 def file_hashes(*folders: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folders`` (compiled ``__pycache__`` files included)."""
+    """SHA-256 of every file under ``folders`` (compiled ``__pycache__`` files included), or of the
+    file itself where one is a file."""
     hashes = {}
     for folder in folders:
-        for path in sorted(folder.rglob("*")):
+        for path in [folder] if folder.is_file() else sorted(folder.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 hashes[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return hashes
