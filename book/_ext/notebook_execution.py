@@ -1,9 +1,11 @@
 """Sphinx extension: how the chapters are executed by the build.
 
 - **Per-cell times.** myst-nb executes notebooks through jupyter-cache without nbclient's
-  ``record_timing``; this extension turns it on, so every cached execution keeps, in each
-  cell's ``metadata.execution``, when the cell started and finished (a test reads them and
-  holds every cell to a time budget).
+  ``record_timing``; this extension turns it on and writes how long each code cell ran to
+  ``cell_times/<notebook>.json`` in the cache folder, with the code it ran (a test holds
+  every cell to a time budget). The timing is then taken out of the cells' metadata again:
+  jupyter-cache keys an execution on the cells' metadata too, so timestamps left in it
+  would keep the cache from ever matching the notebook.
 - **One cache per data state.** Chapter 9 fine-tunes only when the CoNLL-2003 data is there
   (``CONLL2003_DIR``). jupyter-cache keys an execution on the code alone, so a run made
   without the data would be reused by a build that has it. The cache therefore lives in
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +31,7 @@ LOGGER = logging.getLogger(__name__)
 CURRENT_PATH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("notebook", default=None)
 FAILURES: list[str] = []  # the summary lines of this build
 FAILED_PATHS: set[Path] = set()  # the notebooks that failed in this build
+CACHE: list[Path] = []  # the cache folder of this build, set when the configuration is read
 ADVICE = {
     "CellTimeoutError": "a cell ran past `execute: timeout` in _config.yml; on a slow or busy "
                         "machine raise it, or run the chapter in JupyterLab to see the slow step",
@@ -100,9 +104,29 @@ def timed_execution(execute):
             line = summary(CURRENT_PATH.get(), notebook, result.err)
             FAILURES.append(line)
             LOGGER.error(line)
+        record_cell_times(CURRENT_PATH.get(), notebook)
         return result
 
     return run
+
+
+def record_cell_times(path: Path | None, notebook: dict) -> None:
+    """Write each code cell's run time beside the cache, then drop the timing metadata."""
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    if path is not None and CACHE:
+        times = {"notebook": str(Path(path).resolve()), "sources": [cell["source"] for cell in code],
+                 "seconds": [cell_seconds(cell) for cell in code]}
+        target = CACHE[0] / "cell_times" / f"{Path(path).stem}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(times, indent=1) + "\n", encoding="utf-8")
+    for cell in code:
+        cell.get("metadata", {}).pop("execution", None)
+
+
+def cell_times(cache: Path, path: Path) -> dict | None:
+    """The recorded run times of the notebook at ``path``: its code cells' sources and seconds."""
+    record = cache / "cell_times" / f"{path.stem}.json"
+    return json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
 
 
 def remember_path(start_client):
@@ -122,6 +146,7 @@ def remember_path(start_client):
 def use_cache_per_data_state(app: Sphinx, config: object) -> None:
     if not config.nb_execution_cache_path:
         config.nb_execution_cache_path = str(cache_folder(Path(app.outdir).parent))
+    CACHE[:] = [Path(config.nb_execution_cache_path)]
 
 
 def read_failed_again(app: Sphinx, env, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
