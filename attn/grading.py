@@ -1,5 +1,5 @@
-"""The autograder's helpers inside the learner's kernel: report a check's result, undo patching,
-and refuse the course's own implementations as answers.
+"""The autograder's helpers inside the learner's kernel: start it with its limits, report a
+check's result, undo patching between exercises that share a kernel.
 
 Nothing here decides a grade: the kernel only displays results, and the grader compares
 them with the golden outputs in its own process.
@@ -7,8 +7,6 @@ them with the golden outputs in its own process.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import os
 import random
 import sys
@@ -65,52 +63,8 @@ def start_kernel(connection_file: str, memory_bytes: int, processes: int) -> Non
 
 
 class CourseCodeUsed(Exception):
-    """An exercise ran the course package's own implementation of that exercise."""
-
-
-_current_exercise: str | None = None  # set by the grader's boundary cell before each exercise
-
-
-def begin_exercise(exercise_id: str) -> None:
-    """Mark ``exercise_id`` as the exercise being graded (its guarded course code now refuses to run)."""
-    global _current_exercise
-    _current_exercise = exercise_id
-
-
-def guard_course_code(answers: Mapping[str, list[str]]) -> None:
-    """Make each course object named in ``answers`` refuse to run while one of its exercises is graded.
-
-    ``answers`` maps ``"attn.module.Name"`` to the exercise ids that object would answer. A
-    function is replaced, in every loaded ``attn`` module that holds it, by a guard; a class
-    has each of its own methods guarded in place, so aliases and subclasses are caught too.
-    """
-    for qualified, exercise_ids in answers.items():
-        module_name, name = qualified.rsplit(".", 1)
-        original = getattr(importlib.import_module(module_name), name)
-        if isinstance(original, type):
-            for key, value in list(vars(original).items()):
-                if isinstance(value, FunctionType):
-                    type.__setattr__(original, key, _guarded(value, qualified, exercise_ids))
-            continue
-        guarded = _guarded(original, qualified, exercise_ids)
-        for module in [m for key, m in list(sys.modules.items()) if key.split(".")[0] == "attn"]:
-            for key, value in list(vars(module).items()):
-                if value is original:
-                    setattr(module, key, guarded)
-
-
-def _guarded(function: Callable, qualified: str, exercise_ids: list[str]) -> Callable:
-    refused = frozenset(exercise_ids)
-
-    @functools.wraps(function)
-    def guard(*args: Any, **kwargs: Any) -> Any:
-        if _current_exercise in refused:
-            raise CourseCodeUsed(f"{_current_exercise} must be your own code, but it used the course's "
-                                 f"{qualified}")
-        return function(*args, **kwargs)
-
-    del guard.__wrapped__
-    return guard
+    """An exercise ran the course package's own implementation of that exercise (the sandbox
+    shows each exercise a copy of the package where those are stubs that raise this)."""
 
 
 class ModuleState:

@@ -20,18 +20,15 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from attn.grading import CHECK_MIME
-from autograder.course_code import answers_for
 from autograder.notebooks import (BOOK, CHECKS, GOLDEN, ContractError, Exercise, UsageError, exercises_in,
                                   read_notebook, setup_sources)
 
 SEED = re.compile(r"\b(default_rng|manual_seed)\((\d+)\)")
 CHECK_HEADER = re.compile(r"^# %% (?P<exercise>\S+) \| (?P<label>.+?)\s*$")
 SETUP_HEADER = "# %% setup"
-PRELUDE = "from attn.grading import ModuleState, begin_exercise, guard_course_code, reporter"
-GUARD = "guard_course_code({answers!r})  # the course's own answers refuse to run for their exercises"
+PRELUDE = "from attn.grading import ModuleState, reporter"
 SNAPSHOT = "_grader_state = ModuleState()  # after the setup: what each exercise starts from"
-BEGIN = "begin_exercise({exercise!r})"
-BOUNDARY = "_grader_state.restore()  # undo any patching by earlier exercises\n" + BEGIN
+BOUNDARY = "_grader_state.restore()  # undo any patching by earlier exercises"
 CHECK = "_check = reporter({token!r})  # this cell's results carry its token\n{source}"
 
 
@@ -129,26 +126,24 @@ def grading_notebook(
 ) -> nbformat.NotebookNode:
     """The notebook nbval runs: prelude, the chapter's setup, then each exercise and its checks.
 
-    The prelude makes the course package's own answers to this chapter's exercises refuse to
-    run for them (``autograder.course_code``). A learner's submission is graded with one
-    notebook, and so one fresh kernel, per exercise: nothing an exercise does in its kernel
-    can reach another's. Several exercises in one notebook (trusted code: the reference
-    solutions, the misconceptions) are separated by boundary cells that restore what the
-    earlier exercises changed (``attn.grading.ModuleState``).
+    A learner's submission is graded with one notebook, and so one fresh kernel, per
+    exercise: nothing an exercise does in its kernel can reach another's. Such a notebook
+    names its exercise in its metadata, so that its sandbox shows the course package without
+    that exercise's answers (``autograder.course_code``). Several exercises in one notebook
+    (trusted code: the reference solutions, the misconceptions) are separated by boundary
+    cells that restore what the earlier exercises changed (``attn.grading.ModuleState``).
 
     ``sources`` maps exercise ids to the code to grade. With ``golden``, check cells carry the
     expected outputs; without it (when making golden outputs) they carry none.
     """
-    answers = answers_for([exercise.id for exercise in chapter.exercises])
-    guard = GUARD.format(answers=answers) if answers else ""
-    cells = [_cell(f"{PRELUDE}\n{guard}\n{chapter.check_setup}".strip(), role="prelude")]
+    cells = [_cell(f"{PRELUDE}\n{chapter.check_setup}".strip(), role="prelude")]
     cells += [_cell(source, role="setup") for source in chapter.setup]
     shared = len(exercise_ids) > 1  # one kernel for several exercises: restore state between them
     if shared:
         cells.append(_cell(SNAPSHOT, role="prelude"))
     for exercise_id in exercise_ids:
-        boundary = BOUNDARY if shared else BEGIN
-        cells.append(_cell(boundary.format(exercise=exercise_id), role="boundary", exercise=exercise_id))
+        if shared:
+            cells.append(_cell(BOUNDARY, role="boundary", exercise=exercise_id))
         missing = "# No cell with this exercise id was found in the submission."
         cells.append(_cell(sources.get(exercise_id, missing), role="exercise", exercise=exercise_id))
         for check in chapter.checks_for(exercise_id):
@@ -161,6 +156,8 @@ def grading_notebook(
                                 for payload in golden[check.key]]
             cells.append(cell)
     notebook = new_notebook(cells=cells)
+    if not shared:
+        notebook.metadata["grader"] = {"exercise": exercise_ids[0]}
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
 

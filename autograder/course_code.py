@@ -2,21 +2,28 @@
 
 ``attn/`` gives later chapters what they legitimately reuse (the encoder that takes a
 learner's attention module, data loading, plotting), but some of its code computes what an
-exercise asks for. Such an answer scores 0 with a one-line message, caught twice:
+exercise asks for. Such an answer scores 0 with a one-line message:
 
-- in the grader, :func:`course_code_named` reads the exercise cell's source: a name,
-  attribute or import that resolves to one of the exercise's entries (copying its code
-  object or its source text needs that name too);
-- in the kernel, while one of those exercises is graded, the code refuses to run
-  (``attn.grading.guard_course_code``), whatever name reached it.
+- in the sandbox, each exercise's kernel sees a copy of ``attn/`` in which that exercise's
+  entries are stubs that raise ``attn.grading.CourseCodeUsed`` (:func:`write_course_view`):
+  the implementation is not there to import, copy or read, under any name;
+- in the grader, :func:`course_code_named` reads the exercise cell's source for a name,
+  attribute or import that resolves to one of the exercise's entries (the one defence
+  left when grading runs without the sandbox).
 
-Whenever ``attn/`` gains code that answers an exercise, add it here; ``tests/test_security.py``
-tries the entries.
+The hidden checks of an exercise never use that exercise's entries (tests/test_chapters.py
+grades every chapter's reference solutions, stubs in place, to full marks). Whenever ``attn/`` gains code
+that answers an exercise, add it here; ``tests/test_security.py`` tries the entries.
 """
 
 from __future__ import annotations
 
 import ast
+import compileall
+import shutil
+from pathlib import Path
+
+from autograder.notebooks import ContractError
 
 # Full attention: any of these returns what the attention exercises compute.
 _ATTENTION = ["03.attention", "03.batched_attention", "03.batched_single_query_attention",
@@ -37,13 +44,6 @@ ANSWERS: dict[str, list[str]] = {
     "attn.ner.TokenClassifier": ["09.token_classification_loss"],
     "attn.decoder.generate_by_recomputing": ["10.generate_with_cache"],
 }
-
-
-def answers_for(exercise_ids: list[str]) -> dict[str, list[str]]:
-    """The entries of :data:`ANSWERS` that answer one of ``exercise_ids`` (only those are guarded,
-    so a chapter that does not use PyTorch does not import it)."""
-    wanted = set(exercise_ids)
-    return {name: sorted(wanted & set(ids)) for name, ids in ANSWERS.items() if wanted & set(ids)}
 
 
 def course_code_named(exercise_id: str, source: str) -> str | None:
@@ -119,3 +119,42 @@ def _dotted_names(node: ast.AST, aliases: dict[str, str]) -> list[str]:
         inner = _dotted_names(node.args[0], aliases)
         return [f"{inner[0]}.{node.args[1].value}"] if inner else []
     return []
+
+
+def write_course_view(package: Path, exercise_id: str, target: Path) -> Path:
+    """Copy the course package ``package`` to ``target``, with :data:`ANSWERS` for ``exercise_id``
+    replaced by stubs that raise; return ``target``."""
+    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
+    by_module: dict[str, list[str]] = {}
+    for name, ids in ANSWERS.items():
+        if exercise_id in ids:
+            module, attribute = name.rsplit(".", 1)
+            by_module.setdefault(module, []).append(attribute)
+    for module, names in by_module.items():
+        path = target / f"{module.split('.', 1)[1].replace('.', '/')}.py"
+        path.write_text(_stubbed(path.read_text(encoding="utf-8"), module, names, exercise_id), encoding="utf-8")
+    compileall.compile_dir(target, quiet=1)  # the sandbox's view is read-only: compile it here
+    return target
+
+
+def _stubbed(source: str, module: str, names: list[str], exercise_id: str) -> str:
+    """``source`` with the top-level functions and classes ``names`` replaced by stubs."""
+    lines = source.splitlines()
+    nodes = [node for node in ast.parse(source).body
+             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names]
+    for node in sorted(nodes, key=lambda node: node.lineno, reverse=True):
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        message = f"{exercise_id} must be your own code, but it used the course's {module}.{node.name}"
+        body = ["    from attn.grading import CourseCodeUsed", f"    raise CourseCodeUsed({message!r})"]
+        if isinstance(node, ast.ClassDef):
+            bases = ", ".join(ast.get_source_segment(source, base) for base in node.bases)
+            stub = [f"class {node.name}({bases}):", "    def __init__(self, *args, **kwargs):",
+                    *(f"    {line}" for line in body)]
+        else:
+            stub = [f"def {node.name}(*args, **kwargs):", *body]
+        lines[start:node.end_lineno] = stub
+    missing = set(names) - {node.name for node in nodes}
+    if missing:
+        raise ContractError(f"autograder/course_code.py names {module}.{sorted(missing)[0]}, which is not "
+                            "a top-level function or class there")
+    return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from autograder.credit import all_or_nothing, credit, whole
 from autograder.diagnose import MadeOnTheSpot, diagnose, load_misconceptions
 from autograder.course_code import course_code_named
 from autograder.feedback import MAX_NOTES, clean, secret_lines
-from autograder.notebooks import Ungradable, read_submission, submitted_sources
+from autograder.notebooks import Ungradable, read_submission, shown, submitted_sources
 from autograder.release import GOLDEN_LIMITS, make_golden
 from autograder.results import format_report, gradescope_results, ungradable_results
 from autograder.run import Limits, run_grading_notebooks
@@ -189,7 +189,7 @@ def _result(chapter: Chapter, exercise_id: str, feedback: list[str]) -> Exercise
 
 def _refuse(args: argparse.Namespace, reason: str) -> int:
     """Say in one line why ``args.submission`` is not graded; write a zero-score results file."""
-    print(f"Cannot grade {args.submission}: {reason}")
+    print(f"Cannot grade {shown(str(args.submission), 200)}: {reason}")
     if args.results:
         Path(args.results).write_text(json.dumps(ungradable_results(reason), indent=1))
     return 2

@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.grade import grade_submission
-from autograder.notebooks import BOOK, CHECKS, GOLDEN, ROOT, SOLUTIONS, Ungradable
+from autograder.notebooks import BOOK, CHECKS, GOLDEN, ROOT, SOLUTIONS, Ungradable, shown
 from autograder.results import gradescope_results, ungradable_results
 from autograder.run import Limits
 from autograder.sandbox import sandbox_problem
@@ -32,10 +32,15 @@ def submissions_in(paths: list[Path]) -> dict[str, Path]:
         if path.is_dir():
             for notebook in sorted(path.rglob("*.ipynb")):
                 if ".ipynb_checkpoints" not in notebook.parts:
-                    found[notebook.relative_to(path).with_suffix("").as_posix()] = notebook
+                    found[_name(notebook.relative_to(path).with_suffix("").as_posix())] = notebook
         else:
-            found[path.with_suffix("").name] = path
+            found[_name(path.with_suffix("").name)] = path
     return found
+
+
+def _name(path: str) -> str:
+    """A submission's name from its file name, printable and encodable whatever bytes the name held."""
+    return shown(path, limit=10_000)
 
 
 def grader_fingerprint(limits: Limits, chapter: str | None, per_student_inputs: bool) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,12 +31,12 @@ from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from attn.grading import CHECK_MIME
 from attn.payload import compare_payloads, is_payload
-from autograder.notebooks import ROOT
 from autograder.sandbox import bwrap_command
 
 _channel = ""
 _launcher: list[str] = []
 _sandbox = False
+_courses: list[str] = []  # by notebook, in the order they run
 _memory_bytes = 0
 _output_bytes = 0
 _processes = 0
@@ -48,14 +49,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-channel", required=True, help="folder for each kernel's connection file and sockets")
     group.addoption("--grader-launcher", required=True, help="JSON list: the command prefix that joins the cgroup")
     group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
+    group.addoption("--grader-courses", required=True, help="JSON list: the course package each notebook's sandbox shows")
     group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
     group.addoption("--grader-processes", type=int, required=True, help="process limit inside the kernel (0: none)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _channel, _launcher, _sandbox, _memory_bytes, _output_bytes, _processes
+    global _channel, _launcher, _sandbox, _courses, _memory_bytes, _output_bytes, _processes
     _channel = config.getoption("--grader-channel")
+    _courses = json.loads(config.getoption("--grader-courses"))
     _launcher = json.loads(config.getoption("--grader-launcher"))
     _sandbox = bool(config.getoption("--grader-sandbox"))
     _memory_bytes = config.getoption("--grader-memory-mb") * 2**20
@@ -71,13 +74,13 @@ START_KERNEL = "import sys; from attn.grading import start_kernel; start_kernel(
 class LimitedKernelSpecs(NbvalKernelspecManager):
     """The current environment's Python kernel, in its own sandbox and with limits."""
 
-    def __init__(self, channel: Path) -> None:
+    def __init__(self, channel: Path, course: str) -> None:
         super().__init__()
-        self.channel = channel
+        self.channel, self.course = channel, course
 
     def get_kernel_spec(self, kernel_name: str):
         spec = super().get_kernel_spec(kernel_name)
-        sandbox = bwrap_command(ROOT / "attn", self.channel) if _sandbox else []
+        sandbox = bwrap_command(Path(self.course), self.channel) if _sandbox else []
         spec.argv = [*_launcher, *sandbox, sys.executable, "-c", START_KERNEL, "{connection_file}",
                      str(_memory_bytes), str(_processes)]
         spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel inside
@@ -85,17 +88,27 @@ class LimitedKernelSpecs(NbvalKernelspecManager):
 
 
 def launch_kernel(kernel_name: str) -> KernelManager:
-    """Start a fresh kernel in a channel folder of its own (only its sandbox sees it); do not wait."""
+    """Start the next notebook's fresh kernel, with a channel folder of its own (only its sandbox
+    sees it) and that notebook's view of the course package; do not wait for it."""
+    global _kernels_launched
+    course = _courses[min(_kernels_launched, len(_courses) - 1)]
+    _kernels_launched += 1
     channel = Path(tempfile.mkdtemp(prefix="ipc-", dir=_channel))
-    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel),
+    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel, course),
                             transport="ipc", ip=str(channel / "kernel"),
                             connection_file=str(channel / "kernel.json"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # unsandboxed: no grader path
-    env["PYTHONHASHSEED"] = "0"
-    manager.start_kernel(stderr=open(os.devnull, "w"), cwd=str(channel), env=env)
+    if _sandbox:  # bubblewrap's own processes are visible in the sandbox: give them nothing of ours
+        env = {"PATH": "/usr/bin:/bin"}
+    else:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no grader path
+        env["PYTHONHASHSEED"] = "0"
+    # No file of the grader's reaches the kernel: not even pytest's captured output.
+    manager.start_kernel(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         cwd=str(channel), env=env)
     return manager
 
 
+_kernels_launched = 0
 _files_left = 0  # grading notebooks whose kernel has not been taken yet
 _launched: list[KernelManager] = []  # the next notebook's kernel, started ahead
 

@@ -167,9 +167,9 @@ def read_submission(path: Path) -> dict:
     Whatever bytes the file holds, the answer is a dict with a list of cells or ``Ungradable``
     with a one-line reason that says what to do.
     """
-    name = _shown(path.name)
+    name = shown(path.name)
     if not path.is_file():
-        raise Ungradable(f"{_shown(str(path))} does not exist or is not a file")
+        raise Ungradable(f"{shown(str(path))} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
         raise Ungradable(f"{name} is empty: submit the .ipynb file saved from JupyterLab")
@@ -191,7 +191,7 @@ def read_submission(path: Path) -> dict:
         raise Ungradable(f"{name} is JSON but not a Jupyter notebook (no list of cells)")
     version = data.get("nbformat", 4)
     if version != 4 or isinstance(version, bool):
-        raise Ungradable(f"{name} says it is nbformat {_shown(repr(version))}, not 4: {resave}")
+        raise Ungradable(f"{name} says it is nbformat {shown(repr(version))}, not 4: {resave}")
     return data
 
 
@@ -235,7 +235,7 @@ def _submitted_source(cell: dict, exercise_id: str) -> str:
 _JSON_KINDS = {type(None): "null", bool: "true or false", int: "a number", float: "a number", dict: "a JSON object"}
 
 
-def _shown(text: str, limit: int = 80) -> str:
+def shown(text: str, limit: int = 80) -> str:
     """``text`` safe to print on one line: odd characters escaped, cut to ``limit`` characters."""
     escaped = text.encode("ascii", "backslashreplace").decode("ascii")
     escaped = "".join(char if char.isprintable() else repr(char)[1:-1] for char in escaped)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,9 +11,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 
+from autograder.course_code import write_course_view
 from autograder.notebooks import ROOT, write_notebook
 from autograder.sandbox import Cgroup, require_sandbox
 
@@ -40,6 +43,26 @@ def kill_processes_in(folder: Path) -> None:
             continue
 
 
+@contextlib.contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A new temporary folder, removed afterwards with ``rm -rf``: the kernels write into it, and
+    a tree nested thousands deep would make ``shutil.rmtree`` fail with RecursionError."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=False)
+
+
+def course_view(notebook: nbformat.NotebookNode, limits: Limits, folder: Path) -> str:
+    """The course package that ``notebook``'s sandbox shows: for a notebook of one learner
+    exercise, a copy without that exercise's answers; otherwise the package itself."""
+    exercise_id = notebook.metadata.get("grader", {}).get("exercise")
+    if not limits.sandbox or exercise_id is None:
+        return str(ROOT / "attn")
+    return str(write_course_view(ROOT / "attn", exercise_id, folder / "attn"))
+
+
 def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, seconds: float | None = None) -> list[dict]:
     """:func:`run_grading_notebooks` for one notebook."""
     return run_grading_notebooks([notebook], limits, seconds)
@@ -57,14 +80,15 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
     """
     if limits.sandbox:
         require_sandbox()
-    with tempfile.TemporaryDirectory(prefix="grader-") as private, \
-            tempfile.TemporaryDirectory(prefix="attn-ipc-") as channel, \
+    with tempfile.TemporaryDirectory(prefix="grader-") as private, scratch_folder("attn-ipc-") as channel_dir, \
             Cgroup(limits.memory_mb, limits.processes) as cgroup:
-        private_dir, channel_dir = Path(private), Path(channel)
+        private_dir, channel = Path(private), str(channel_dir)
         report_path = private_dir / "report.json"
         paths = [private_dir / f"grading-{index:02d}.ipynb" for index in range(len(notebooks))]
         for notebook, path in zip(notebooks, paths):
             write_notebook(notebook, path)
+        courses = [course_view(notebook, limits, private_dir / f"course-{index:02d}")
+                   for index, notebook in enumerate(notebooks)]
         (private_dir / "pytest.ini").write_text("[pytest]\n")
         command = [
             sys.executable, "-m", "pytest", *map(str, paths),
@@ -72,6 +96,7 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
             "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
             f"--grader-report={report_path}", f"--grader-channel={channel}",
             f"--grader-launcher={json.dumps(cgroup.launcher())}", f"--grader-sandbox={int(limits.sandbox)}",
+            f"--grader-courses={json.dumps(courses)}",
             f"--grader-memory-mb={limits.memory_mb}", f"--grader-output-kb={limits.output_kb}",
             f"--grader-processes={limits.processes if cgroup.mode == 'rlimit' else 0}",
             "-c", str(private_dir / "pytest.ini"), "--rootdir", private, "-q",
