@@ -84,7 +84,7 @@ def test_grading_is_deterministic(make_submission, tmp_path):
     assert finished.returncode == 0
     results = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "results").glob("*.json"))]
     assert len(results) == 20
-    assert all(r["tests"] == results[0]["tests"] and r["score"] == 4 for r in results)
+    assert all(r["tests"] == results[0]["tests"] and r["score"] == 5 for r in results)  # softmax: 3 of 8 checks, 1 point
 
 
 def test_an_8_gb_allocation_is_stopped_with_a_clear_message(make_submission):
