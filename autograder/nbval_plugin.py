@@ -4,7 +4,7 @@ Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
 - starts a fresh kernel for each grading notebook, each in a bubblewrap sandbox of its own
   (``autograder.sandbox``) after the cgroup launcher it is given, talking over IPC sockets in
   its own folder under ``--grader-channel``, limited by ``attn.grading.start_kernel``; the
-  next notebook's kernel starts while one runs;
+  next notebooks' kernels start while one runs;
 - caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
@@ -65,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _output_bytes = config.getoption("--grader-output-kb") * 2**10
     _processes = config.getoption("--grader-processes")
     nbval.plugin.RunningKernel = GraderKernel
+    launch_ahead()  # while pytest collects the notebooks
 
 
 # The kernel limits itself before any learner code runs: see attn.grading.start_kernel.
@@ -87,11 +88,11 @@ class LimitedKernelSpecs(NbvalKernelspecManager):
         return spec
 
 
-def launch_kernel(kernel_name: str) -> KernelManager:
+def launch_kernel(kernel_name: str = "python3") -> KernelManager:
     """Start the next notebook's fresh kernel, with a channel folder of its own (only its sandbox
     sees it) and that notebook's view of the course package; do not wait for it."""
     global _kernels_launched
-    course = _courses[min(_kernels_launched, len(_courses) - 1)]
+    course = _courses[_kernels_launched]
     _kernels_launched += 1
     channel = Path(tempfile.mkdtemp(prefix="ipc-", dir=_channel))
     manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel, course),
@@ -108,29 +109,42 @@ def launch_kernel(kernel_name: str) -> KernelManager:
     return manager
 
 
-_kernels_launched = 0
-_files_left = 0  # grading notebooks whose kernel has not been taken yet
-_launched: list[KernelManager] = []  # the next notebook's kernel, started ahead
+AHEAD = 2  # kernels started before they are needed
+_kernels_launched = 0  # one per notebook, in the order the notebooks run
+_launched: list[KernelManager] = []  # started ahead, oldest first
+
+
+def launch_ahead() -> None:
+    """Keep :data:`AHEAD` kernels starting for the notebooks still to come."""
+    while len(_launched) < AHEAD and _kernels_launched < len(_courses):
+        _launched.append(launch_kernel())
 
 
 class GraderKernel(RunningKernel):
     """nbval's kernel: sandboxed, over IPC, memory-limited, output-capped, quick to notice death.
 
-    Every notebook gets a fresh kernel that no other notebook used; the next one is started
-    while this one runs, so kernel start-up overlaps with grading.
+    Every notebook gets a fresh kernel that no other notebook used; the next ones are started
+    while this one runs, so kernel start-up overlaps with collecting and grading.
     """
 
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> None:
-        global _files_left
         self.output_sent: dict[str, int] = {}  # bytes of output per cell execution
-        self.km = _launched.pop() if _launched else launch_kernel(kernel_name)
-        _files_left -= 1
-        if _files_left > 0:
-            _launched.append(launch_kernel(kernel_name))
+        launch_ahead()
+        self.km = _launched.pop(0)
+        launch_ahead()
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=startup_timeout)
         self._ensure_iopub_up()
+
+    def stop(self) -> None:
+        """Kill the kernel without waiting for it: its sandbox's namespace takes every process of
+        it along, and the grader removes the channel folder and the cgroup afterwards."""
+        self.kc.stop_channels()
+        process = getattr(self.km.provisioner, "process", None)
+        if process is not None:
+            process.kill()
+        del self.km
 
     def get_message(self, stream: str, timeout: float | None = None) -> dict:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -170,8 +184,6 @@ class GraderKernel(RunningKernel):
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give check cells the tolerant comparison, and delete the notebooks nbval has now read."""
-    global _files_left
-    _files_left = len({item.parent for item in items})
     for item in items:
         role = item.cell.metadata.get("grader", {}).get("role")
         if role == "check":
