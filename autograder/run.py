@@ -93,7 +93,7 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
         command = [
             sys.executable, "-m", "pytest", *map(str, paths),
             "--nbval", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_seconds}",
-            "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
+            "-p", "nbval.plugin", "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
             f"--grader-report={report_path}", f"--grader-channel={channel}",
             f"--grader-launcher={json.dumps(cgroup.launcher())}", f"--grader-sandbox={int(limits.sandbox)}",
             f"--grader-courses={json.dumps(courses)}",
@@ -101,7 +101,8 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
             f"--grader-processes={limits.processes if cgroup.mode == 'rlimit' else 0}",
             "-c", str(private_dir / "pytest.ini"), "--rootdir", private, "-q",
         ]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Only the plugins grading needs (others installed, such as Hypothesis's, cost start-up time).
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         process = subprocess.Popen(command, cwd=private, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
