@@ -77,18 +77,26 @@ def identify_chapter(exercise_ids: set[str]) -> Chapter:
     return best
 
 
-def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: str | None = None,
-                     student: str | None = None) -> Grade:
-    """Grade one submission; raise :class:`Ungradable` when it is not a gradable notebook.
+@dataclass
+class Submission:
+    """A submission read and matched to its chapter, with the notebooks that grade it."""
+
+    chapter: Chapter
+    sources: dict[str, str]
+    notes: list[str]
+    golden: dict[str, list[dict]]
+    misconceptions: object  # the stored catalogue payloads, or MadeOnTheSpot for per-student inputs
+    notebooks: list
+
+
+def prepare(path: Path, expected_chapter: str | None = None, student: str | None = None) -> Submission:
+    """Read ``path`` and build its grading notebooks, one per exercise; raise :class:`Ungradable`
+    when it is not a gradable notebook.
 
     With ``expected_chapter``, a notebook of another chapter is not graded (a wrong upload).
     With ``student``, the random hidden inputs are drawn for that student, and the expected
     outputs made from the reference solutions on the spot (this needs ``solutions/``).
-
-    Each exercise runs in a fresh sandboxed kernel of its own (all in the submission's cgroup),
-    so one that crashes, times out or changes global state cannot cost another.
     """
-    started = time.perf_counter()
     sources, notes = submitted_sources(read_submission(path))
     chapter = identify_chapter(set(sources))
     if expected_chapter and chapter.name != expected_chapter:
@@ -100,17 +108,58 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
         chapter = vary_inputs(chapter, student)
         golden = make_golden(chapter)
         misconceptions = MadeOnTheSpot(chapter, golden, GOLDEN_LIMITS)  # runs while the submission is graded
-    secrets = secret_lines(chapter.check_setup, *(check.source for check in chapter.checks))
-    exercise_ids = [exercise.id for exercise in chapter.exercises]
-    notebooks = [grading_notebook(chapter, sources, golden, [exercise_id]) for exercise_id in exercise_ids]
+    notebooks = [grading_notebook(chapter, sources, golden, [exercise.id]) for exercise in chapter.exercises]
+    return Submission(chapter, sources, notes, golden, misconceptions, notebooks)
+
+
+def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: str | None = None,
+                     student: str | None = None) -> Grade:
+    """Grade one submission (see :func:`prepare`).
+
+    Each exercise runs in a fresh sandboxed kernel of its own (all in the submission's cgroup),
+    so one that crashes, times out or changes global state cannot cost another.
+    """
+    started = time.perf_counter()
+    submission = prepare(path, expected_chapter, student)
     left = limits.notebook_seconds - (time.perf_counter() - started)
-    records = run_grading_notebooks(notebooks, limits, seconds=left)
+    records = run_grading_notebooks(submission.notebooks, limits, seconds=left)
+    return judged(submission, records, limits, time.perf_counter() - started)
+
+
+def grade_submissions(paths: list[Path], limits: Limits, expected_chapter: str | None = None,
+                      students: list[str | None] | None = None) -> list[Grade | Ungradable]:
+    """Grade several submissions in one grading run (one pytest start for all of them), each
+    with its own kernels, sandboxes, cgroup and time limit; a file that cannot be graded gets
+    its :class:`Ungradable` in its place."""
+    started = time.perf_counter()
+    students = students or [None] * len(paths)
+    outcomes: list[Grade | Ungradable | None] = [None] * len(paths)
+    prepared: dict[int, Submission] = {}
+    for index, (path, student) in enumerate(zip(paths, students)):
+        try:
+            prepared[index] = prepare(path, expected_chapter, student)
+        except Ungradable as reason:
+            outcomes[index] = reason
+    notebooks = [notebook for submission in prepared.values() for notebook in submission.notebooks]
+    owners = [index for index, submission in prepared.items() for _ in submission.notebooks]
+    records = run_grading_notebooks(notebooks, limits, owners=owners) if notebooks else []
+    seconds = (time.perf_counter() - started) / max(1, len(prepared))
+    for index, submission in prepared.items():
+        outcomes[index] = judged(submission, [r for r in records if r.get("owner") == index], limits, seconds)
+    return outcomes
+
+
+def judged(submission: Submission, records: list[dict], limits: Limits, seconds: float) -> Grade:
+    """The grade of ``submission`` from its grading run's ``records``."""
+    chapter, sources = submission.chapter, submission.sources
+    secrets = secret_lines(chapter.check_setup, *(check.source for check in chapter.checks))
     for record in records:
         if record.get("reason"):
             record["reason"] = clean(record["reason"], secrets)
-    if time.perf_counter() - started >= limits.notebook_seconds:  # the run was cut: drop unfinished exercises
-        records = [r for r in records if _finished(chapter, r.get("exercise"), records)]
-    results = judge(chapter, exercise_ids, records, misconceptions)
+    if any(record.get("cut") for record in records):  # out of time: unfinished exercises are not graded
+        records = [r for r in records if not r.get("cut") and _finished(chapter, r.get("exercise"), records)]
+    exercise_ids = [exercise.id for exercise in chapter.exercises]
+    results = judge(chapter, exercise_ids, records, submission.misconceptions)
     for exercise_id in exercise_ids:
         if exercise_id not in results:
             reason = f"not graded: the notebook ran out of its {limits.notebook_seconds} s time limit"
@@ -121,10 +170,10 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
         results[exercise_id].feedback.insert(0, "No cell with this exercise id was found in your notebook: "
                                                 "copy the exercise cell back from the original notebook.")
     ordered = [results[exercise.id] for exercise in chapter.exercises]
-    notes = [clean(note, []) for note in notes[:MAX_NOTES]]
+    notes = [clean(note, []) for note in submission.notes[:MAX_NOTES]]
     if not limits.sandbox:
         notes.append(UNSANDBOXED)
-    return Grade(chapter.name, ordered, notes, time.perf_counter() - started)
+    return Grade(chapter.name, ordered, notes, seconds)
 
 
 def _refuse_course_code(result: ExerciseResult, source: str) -> None:

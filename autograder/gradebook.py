@@ -1,4 +1,4 @@
-"""Grade a whole class: many submissions in parallel, into a gradebook CSV and one results file each.
+"""Grade a whole class: batches of submissions in parallel, into a gradebook CSV and one results file each.
 
 A submission whose content, and everything that decides its grade, is unchanged since the last
 run is not graded again (its row comes from ``cache.json``), unless ``--force``. One submission
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder.grade import grade_submission
+from autograder.grade import grade_submissions
 from autograder.notebooks import BOOK, CHECKS, GOLDEN, ROOT, SOLUTIONS, Ungradable, shown
 from autograder.results import gradescope_results, ungradable_results
 from autograder.run import Limits
@@ -59,16 +59,25 @@ def grader_fingerprint(limits: Limits, chapter: str | None, per_student_inputs: 
     return digest.hexdigest()
 
 
-def grade_one(path: Path, limits: Limits, chapter: str | None, student: str | None) -> dict:
-    """Gradescope-format results for one submission; never raises."""
+BATCH = 5  # submissions graded in one grading run (one pytest start), each still in kernels of its own
+
+
+def grade_batch(paths: list[Path], limits: Limits, chapter: str | None, students: list[str | None]) -> list[dict]:
+    """Gradescope-format results for each of ``paths``, graded in one run; never raises. When the
+    run itself fails, each submission is graded alone, so one cannot cost the others."""
     try:
-        grade = grade_submission(path, limits, chapter, student)
-    except Ungradable as problem:
-        return ungradable_results(str(problem))
-    except Exception as problem:  # a grader failure on one submission must not stop the class
-        return ungradable_results(f"the grader failed on this submission ({type(problem).__name__}: {problem})")
-    results = gradescope_results(grade)
-    results["chapter"] = grade.chapter
+        outcomes = grade_submissions(paths, limits, chapter, students)
+    except Exception as problem:  # a grader failure must not stop the class
+        if len(paths) > 1:
+            return [result for path, student in zip(paths, students)
+                    for result in grade_batch([path], limits, chapter, [student])]
+        return [ungradable_results(f"the grader failed on this submission ({type(problem).__name__})")]
+    results = []
+    for outcome in outcomes:
+        if isinstance(outcome, Ungradable):
+            results.append(ungradable_results(str(outcome)))
+        else:
+            results.append({**gradescope_results(outcome), "chapter": outcome.chapter})
     return results
 
 
@@ -93,14 +102,17 @@ def grade_class(paths: list[Path], out: Path, limits: Limits, jobs: int, force: 
     keys = {name: hashlib.sha256(path.read_bytes() + fingerprint.encode()).hexdigest()
             for name, path in submissions.items()}
     todo = [name for name in submissions if force or cache.get(name, {}).get("key") != keys[name]]
+    batches = [todo[start:start + BATCH] for start in range(0, len(todo), BATCH)]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(todo), desc="grading", unit="submission") as progress:
-        futures = {pool.submit(grade_one, submissions[name], limits, chapter, name if per_student_inputs else None): name
-                   for name in todo}
+        futures = {pool.submit(grade_batch, [submissions[name] for name in batch], limits, chapter,
+                               [name if per_student_inputs else None for name in batch]): batch
+                   for batch in batches}
         for future in as_completed(futures):
-            name = futures[future]
-            cache[name] = {"key": keys[name], "results": future.result()}
-            progress.update()
+            batch = futures[future]
+            for name, results in zip(batch, future.result()):
+                cache[name] = {"key": keys[name], "results": results}
+            progress.update(len(batch))
     rows = {name: cache[name]["results"] for name in submissions}
     for name, results in rows.items():
         write_atomically(out / "results" / f"{name.replace('/', '__')}.json", json.dumps(results, indent=1))

@@ -34,32 +34,36 @@ from attn.payload import compare_payloads, is_payload
 from autograder.sandbox import bwrap_command
 
 _channel = ""
-_launcher: list[str] = []
 _sandbox = False
-_courses: list[str] = []  # by notebook, in the order they run
+_notebooks: list[dict] = []  # by notebook, in the order they run: its course view, launcher and owner
+_owner_seconds = 0.0  # time each owner (submission) may take, from its first cell on
+_cell_seconds = 0.0  # the cell time limit asked for (a cell near its submission's limit gets less)
+_owner_started: dict[int, float] = {}
+_file_index: dict[object, int] = {}
 _memory_bytes = 0
 _output_bytes = 0
 _processes = 0
-_timed_out: set[str] = set()  # exercises with a check that timed out: their other checks are skipped
+_timed_out: set[tuple[int, str]] = set()  # (notebook, exercise) with a cell that timed out: the rest is skipped
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--grader-report", required=True, help="where to append the per-cell JSON records")
     group.addoption("--grader-channel", required=True, help="folder for each kernel's connection file and sockets")
-    group.addoption("--grader-launcher", required=True, help="JSON list: the command prefix that joins the cgroup")
     group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
-    group.addoption("--grader-courses", required=True, help="JSON list: the course package each notebook's sandbox shows")
+    group.addoption("--grader-notebooks", required=True,
+                    help="JSON list, one per notebook: its course view, cgroup launcher and owner (submission)")
+    group.addoption("--grader-owner-seconds", type=float, required=True, help="time limit of each submission")
     group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
     group.addoption("--grader-processes", type=int, required=True, help="process limit inside the kernel (0: none)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _channel, _launcher, _sandbox, _courses, _memory_bytes, _output_bytes, _processes
+    global _channel, _sandbox, _notebooks, _owner_seconds, _memory_bytes, _output_bytes, _processes
     _channel = config.getoption("--grader-channel")
-    _courses = json.loads(config.getoption("--grader-courses"))
-    _launcher = json.loads(config.getoption("--grader-launcher"))
+    _notebooks = json.loads(config.getoption("--grader-notebooks"))
+    _owner_seconds = config.getoption("--grader-owner-seconds")
     _sandbox = bool(config.getoption("--grader-sandbox"))
     _memory_bytes = config.getoption("--grader-memory-mb") * 2**20
     _output_bytes = config.getoption("--grader-output-kb") * 2**10
@@ -75,14 +79,14 @@ START_KERNEL = "import sys; from attn.grading import start_kernel; start_kernel(
 class LimitedKernelSpecs(NbvalKernelspecManager):
     """The current environment's Python kernel, in its own sandbox and with limits."""
 
-    def __init__(self, channel: Path, course: str) -> None:
+    def __init__(self, channel: Path, notebook: dict) -> None:
         super().__init__()
-        self.channel, self.course = channel, course
+        self.channel, self.notebook = channel, notebook
 
     def get_kernel_spec(self, kernel_name: str):
         spec = super().get_kernel_spec(kernel_name)
-        sandbox = bwrap_command(Path(self.course), self.channel) if _sandbox else []
-        spec.argv = [*_launcher, *sandbox, sys.executable, "-c", START_KERNEL, "{connection_file}",
+        sandbox = bwrap_command(Path(self.notebook["course"]), self.channel) if _sandbox else []
+        spec.argv = [*self.notebook["launcher"], *sandbox, sys.executable, "-c", START_KERNEL, "{connection_file}",
                      str(_memory_bytes), str(_processes)]
         spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel inside
         return spec
@@ -92,10 +96,10 @@ def launch_kernel(kernel_name: str = "python3") -> KernelManager:
     """Start the next notebook's fresh kernel, with a channel folder of its own (only its sandbox
     sees it) and that notebook's view of the course package; do not wait for it."""
     global _kernels_launched
-    course = _courses[_kernels_launched]
+    notebook = _notebooks[_kernels_launched]
     _kernels_launched += 1
     channel = Path(tempfile.mkdtemp(prefix="ipc-", dir=_channel))
-    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel, course),
+    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel, notebook),
                             transport="ipc", ip=str(channel / "kernel"),
                             connection_file=str(channel / "kernel.json"))
     if _sandbox:  # bubblewrap's own processes are visible in the sandbox: give them nothing of ours
@@ -116,7 +120,7 @@ _launched: list[KernelManager] = []  # started ahead, oldest first
 
 def launch_ahead() -> None:
     """Keep :data:`AHEAD` kernels starting for the notebooks still to come."""
-    while len(_launched) < AHEAD and _kernels_launched < len(_courses):
+    while len(_launched) < AHEAD and _kernels_launched < len(_notebooks):
         _launched.append(launch_kernel())
 
 
@@ -185,6 +189,8 @@ class GraderKernel(RunningKernel):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give check cells the tolerant comparison, and delete the notebooks nbval has now read."""
     for item in items:
+        _file_index.setdefault(item.parent, len(_file_index))
+    for item in items:
         role = item.cell.metadata.get("grader", {}).get("role")
         if role == "check":
             item.compare_outputs = MethodType(_compare_check, item)
@@ -224,8 +230,32 @@ def _compare_check(item: pytest.Item, test: list, ref: list, skip_compare: objec
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.cell.metadata.get("grader", {}).get("exercise") in _timed_out:
+    global _cell_seconds
+    owner = _owner(item)
+    left = _owner_seconds - (time.monotonic() - _owner_started.setdefault(owner, time.monotonic()))
+    if left <= 0:  # this submission's time is up: its remaining cells are cut
+        _write_record(item, {"outcome": "not-run", "reason": "time limit", "cut": True, "payloads": []})
+        pytest.skip("the submission ran out of time")
+    _cell_seconds = _cell_seconds or item.config.option.nbval_cell_timeout
+    item.config.option.nbval_cell_timeout = min(_cell_seconds, max(1, int(left)))  # nbval reads it per cell
+    if _exercise_key(item) in _timed_out:
         pytest.skip("an earlier cell of this exercise timed out")
+
+
+def _exercise_key(item: pytest.Item) -> tuple[int, str]:
+    return _file_index[item.parent], item.cell.metadata.get("grader", {}).get("exercise")
+
+
+def _owner(item: pytest.Item) -> int:
+    return _notebooks[_file_index[item.parent]]["owner"]
+
+
+def _write_record(item: pytest.Item, record: dict) -> None:
+    """Append one cell's record, as it ends: a run cut short keeps what it has."""
+    record = {**item.cell.metadata.get("grader", {}), "cell": item.cell_num,
+              "notebook": _file_index[item.parent], "owner": _owner(item), **record}
+    with open(item.config.getoption("--grader-report"), "a", encoding="utf-8") as lines:
+        lines.write(json.dumps(record) + "\n")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -241,17 +271,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when != "call":
         return
     if _timed_out_alive(item, call):
-        _timed_out.add(item.cell.metadata.get("grader", {}).get("exercise"))
-    record = {
-        **item.cell.metadata.get("grader", {}),
-        "cell": item.cell_num,
+        _timed_out.add(_exercise_key(item))
+    _write_record(item, {
         "outcome": _outcome(item, report),
         "reason": _reason(item, call),
         "payloads": _payloads(item.test_outputs or [], _token(item)),
         "seconds": round(call.duration, 3),
-    }
-    with open(item.config.getoption("--grader-report"), "a", encoding="utf-8") as lines:
-        lines.write(json.dumps(record) + "\n")  # one line per cell, as it ends: a cut run keeps its records
+    })
 
 
 def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:

@@ -69,36 +69,45 @@ def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, second
 
 
 def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits,
-                          seconds: float | None = None) -> list[dict]:
+                          seconds: float | None = None, owners: list[int] | None = None) -> list[dict]:
     """Execute ``notebooks`` under nbval with the grader plugin, each in a fresh kernel, in one
-    pytest run; return the plugin's per-cell records.
+    pytest run; return the plugin's per-cell records (each names its notebook and owner).
 
-    The notebooks and the report live in a private directory that the kernels cannot see; each
-    kernel talks to nbval over IPC sockets in a folder of its own (with the sandbox, the only
-    host folder it sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds``)
-    is stopped, with every process of the submission, and returns the records made so far.
+    ``owners`` gives the submission each notebook belongs to (default: all one): each
+    submission has a cgroup of its own and ``limits.notebook_seconds`` from its first cell on,
+    after which its remaining cells are cut (their records say ``"cut"``). The notebooks and
+    the report live in a private directory that the kernels cannot see; each kernel talks to
+    nbval over IPC sockets in a folder of its own (with the sandbox, the only host folder it
+    sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds`` per submission)
+    is stopped, with every process in it, and returns the records made so far.
     """
     if limits.sandbox:
         require_sandbox()
+    owners = owners or [0] * len(notebooks)
+    if seconds is None:  # each submission's own limit, and time to start and stop its kernels
+        seconds = (limits.notebook_seconds + 30) * len(set(owners))
     with tempfile.TemporaryDirectory(prefix="grader-") as private, scratch_folder("attn-ipc-") as channel_dir, \
-            Cgroup(limits.memory_mb, limits.processes) as cgroup:
+            contextlib.ExitStack() as stack:
+        cgroups = {owner: stack.enter_context(Cgroup(limits.memory_mb, limits.processes)) for owner in set(owners)}
         private_dir, channel = Path(private), str(channel_dir)
         report_path = private_dir / "report.json"
         paths = [private_dir / f"grading-{index:02d}.ipynb" for index in range(len(notebooks))]
         for notebook, path in zip(notebooks, paths):
             write_notebook(notebook, path)
-        courses = [course_view(notebook, limits, private_dir / f"course-{index:02d}")
-                   for index, notebook in enumerate(notebooks)]
+        described = [{"course": course_view(notebook, limits, private_dir / f"course-{index:02d}"),
+                      "launcher": cgroups[owner].launcher(), "owner": owner}
+                     for index, (notebook, owner) in enumerate(zip(notebooks, owners))]
+        rlimit = any(cgroup.mode == "rlimit" for cgroup in cgroups.values())
         (private_dir / "pytest.ini").write_text("[pytest]\n")
         command = [
             sys.executable, "-m", "pytest", *map(str, paths),
             "--nbval", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_seconds}",
             "-p", "nbval.plugin", "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
             f"--grader-report={report_path}", f"--grader-channel={channel}",
-            f"--grader-launcher={json.dumps(cgroup.launcher())}", f"--grader-sandbox={int(limits.sandbox)}",
-            f"--grader-courses={json.dumps(courses)}",
+            f"--grader-sandbox={int(limits.sandbox)}", f"--grader-notebooks={json.dumps(described)}",
+            f"--grader-owner-seconds={limits.notebook_seconds}",
             f"--grader-memory-mb={limits.memory_mb}", f"--grader-output-kb={limits.output_kb}",
-            f"--grader-processes={limits.processes if cgroup.mode == 'rlimit' else 0}",
+            f"--grader-processes={limits.processes if rlimit else 0}",
             "-c", str(private_dir / "pytest.ini"), "--rootdir", private, "-q",
         ]
         # Only the plugins grading needs (others installed, such as Hypothesis's, cost start-up time).
@@ -106,10 +115,13 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
         process = subprocess.Popen(command, cwd=private, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            output, _ = process.communicate(timeout=max(1.0, limits.notebook_seconds if seconds is None else seconds))
+            output, _ = process.communicate(timeout=max(1.0, seconds))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # pytest and everything in its session
             output, _ = process.communicate()
+            with report_path.open("a", encoding="utf-8") as lines:  # every submission in it was cut
+                lines.writelines(json.dumps({"role": "run", "cut": True, "owner": owner}) + "\n"
+                                 for owner in set(owners))
         if not limits.sandbox:
             kill_processes_in(channel_dir)  # an unsandboxed kernel runs in a session of its own
         if process.returncode not in (0, 1, -signal.SIGKILL):  # 1: some check failed

@@ -188,3 +188,21 @@ def test_random_hidden_inputs_can_differ_per_student(make_submission):
     wrong = make_submission({**solution_sources(CHAPTER), "01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"},
                             name="wrong.ipynb")
     assert scores_of(grade_submission(wrong, student="bob"))["01.scores"] == 0.5  # only the orthogonal query passes
+
+
+def test_one_submission_out_of_time_costs_only_itself_in_a_shared_run(make_submission, tmp_path):
+    """A class is graded several submissions to a grading run; each keeps its own time limit."""
+    class_dir = tmp_path / "class"
+    class_dir.mkdir()
+    slow = {**solution_sources(CHAPTER), "01.scores": "import time\ntime.sleep(60)\n"}
+    for name, sources in [("a_slow", slow), ("bob", solution_sources(CHAPTER)), ("carol", solution_sources(CHAPTER))]:
+        make_submission(sources, name=f"{name}.ipynb").rename(class_dir / f"{name}.ipynb")
+    finished = run_cli("grade", str(class_dir), "--out", str(tmp_path / "out"), "--notebook-timeout", "6",
+                       "--cell-timeout", "40")
+    assert finished.returncode == 0, finished.stdout[-2000:]
+    scores = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "out" / "results").glob("*.json")}
+    assert scores["bob"]["score"] == scores["carol"]["score"] == sum(POINTS.values())
+    slow_scores, *later = scores["a_slow"]["tests"]  # graded first: its sleeping cell stops at its own limit
+    assert slow_scores["score"] == 0 and "6 s time limit" in slow_scores["output"]
+    assert all(test["score"] == test["max_score"] or "6 s time limit" in test["output"] for test in later)
+    assert "6 s time limit" in later[-1]["output"]  # the last exercise never had time left
