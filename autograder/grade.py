@@ -157,7 +157,8 @@ def judged(submission: Submission, records: list[dict], limits: Limits, seconds:
         if record.get("reason"):
             record["reason"] = clean(record["reason"], secrets)
     if any(record.get("cut") for record in records):  # out of time: unfinished exercises are not graded
-        records = [r for r in records if not r.get("cut") and _finished(chapter, r.get("exercise"), records)]
+        ran = [record for record in records if not record.get("cut")]
+        records = [record for record in ran if _finished(chapter, record.get("exercise"), ran)]
     exercise_ids = [exercise.id for exercise in chapter.exercises]
     results = judge(chapter, exercise_ids, records, submission.misconceptions)
     for exercise_id in exercise_ids:

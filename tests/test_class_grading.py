@@ -169,7 +169,7 @@ def test_student_release_holds_no_secrets_and_solutions_edition_holds_them(tmp_p
 
 
 def test_benchmark_reports_seconds_per_submission_and_throughput():
-    finished = run_cli("benchmark", CHAPTER, "--repeat", "3", "--class-size", "2", "--jobs", "2")
+    finished = run_cli("benchmark", CHAPTER, "--repeat", "5", "--class-size", "2", "--jobs", "2")  # the median of 5
     assert finished.returncode == 0, finished.stdout + finished.stderr
     print(finished.stdout)
     seconds = re.search(r"(\d+\.\d+) s per submission \(7/7 points\)", finished.stdout)
