@@ -27,7 +27,7 @@ from autograder.notebooks import ContractError
 
 # Full attention: any of these returns what the attention exercises compute.
 _ATTENTION = ["03.attention", "03.batched_attention", "03.batched_single_query_attention",
-              "05.self_attention", "05.cross_attention", "08.blockwise_attention", "08.triton_attention",
+              "05.self_attention_layer", "05.padded_cross_attention", "08.blockwise_attention", "08.triton_attention",
               "10.grouped_query_attention"]
 
 ANSWERS: dict[str, list[str]] = {

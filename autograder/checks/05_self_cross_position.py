@@ -5,55 +5,63 @@
 # %% setup
 import torch
 
-# %% 05.self_attention | five tokens, d_model = 6, d_k = 4 != d_v = 3
-g = torch.Generator().manual_seed(5001)
-_check(self_attention, torch.randn(5, 6, generator=g), torch.randn(6, 4, generator=g),
-       torch.randn(6, 4, generator=g), torch.randn(6, 3, generator=g))
 
-# %% 05.self_attention | a single token (n = 1)
-g = torch.Generator().manual_seed(5002)
-_check(self_attention, torch.randn(1, 4, generator=g), torch.randn(4, 2, generator=g),
-       torch.randn(4, 2, generator=g), torch.randn(4, 5, generator=g))
+def _randn(seed, *shape, dtype=torch.float32):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
-# %% 05.self_attention | a batch of 3 sequences, float64
-g = torch.Generator().manual_seed(5003)
-_check(self_attention, *(torch.randn(*shape, generator=g, dtype=torch.float64)
-                         for shape in [(3, 4, 5), (5, 3), (5, 3), (5, 2)]))
 
-# %% 05.self_attention | a longer sequence (n = 64), float32
-g = torch.Generator().manual_seed(5004)
-_check(self_attention, torch.randn(64, 8, generator=g), torch.randn(8, 8, generator=g),
-       torch.randn(8, 8, generator=g), torch.randn(8, 4, generator=g))
+def _run_layer(layer_class, seed, d_model, d_k, d_v, X, scale=1.0):
+    """Build layer_class(d_model, d_k, d_v), load known weights by parameter name, run it on X."""
+    state = {"q_proj.weight": scale * _randn(seed, d_k, d_model, dtype=X.dtype),
+             "k_proj.weight": scale * _randn(seed + 100, d_k, d_model, dtype=X.dtype),
+             "v_proj.weight": _randn(seed + 200, d_v, d_model, dtype=X.dtype)}
+    layer = layer_class(d_model, d_k, d_v).to(X.dtype)
+    layer.load_state_dict(state)
+    layer.eval()
+    with torch.no_grad():
+        return layer(X)
 
-# %% 05.self_attention | large projections (sharp weights)
-g = torch.Generator().manual_seed(5005)
-_check(self_attention, torch.randn(4, 3, generator=g), 20.0 * torch.randn(3, 6, generator=g),
-       20.0 * torch.randn(3, 6, generator=g), torch.randn(3, 2, generator=g))
+# %% 05.self_attention_layer | five tokens, d_model = 6, d_k = 4, d_v = 3
+_check(_run_layer, SelfAttention, 5001, 6, 4, 3, _randn(5011, 5, 6))
 
-# %% 05.cross_attention | 2 target positions, 5 source tokens, d_k = 4 != d_v = 3
-g = torch.Generator().manual_seed(5101)
-_check(cross_attention, torch.randn(2, 6, generator=g), torch.randn(5, 6, generator=g),
-       torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g), torch.randn(6, 3, generator=g))
+# %% 05.self_attention_layer | a single token (n = 1), d_v wider than d_model
+_check(_run_layer, SelfAttention, 5002, 4, 2, 5, _randn(5012, 1, 4))
 
-# %% 05.cross_attention | target and source of different widths (d_target = 3, d_source = 7)
-g = torch.Generator().manual_seed(5102)
-_check(cross_attention, torch.randn(4, 3, generator=g), torch.randn(6, 7, generator=g),
-       torch.randn(3, 5, generator=g), torch.randn(7, 5, generator=g), torch.randn(7, 2, generator=g))
+# %% 05.self_attention_layer | a batch of 3 sequences, float64
+_check(_run_layer, SelfAttention, 5003, 5, 3, 2, _randn(5013, 3, 4, 5, dtype=torch.float64))
 
-# %% 05.cross_attention | more target positions than source tokens, float64
-g = torch.Generator().manual_seed(5103)
-_check(cross_attention, *(torch.randn(*shape, generator=g, dtype=torch.float64)
-                          for shape in [(6, 4), (2, 5), (4, 3), (5, 3), (5, 4)]))
+# %% 05.self_attention_layer | a longer sequence (n = 64), d_k = 8 = d_model
+_check(_run_layer, SelfAttention, 5004, 8, 8, 4, _randn(5014, 64, 8))
 
-# %% 05.cross_attention | a batch of 2 pairs, one target position (n_target = 1)
-g = torch.Generator().manual_seed(5104)
-_check(cross_attention, torch.randn(2, 1, 4, generator=g), torch.randn(2, 3, 4, generator=g),
-       torch.randn(4, 2, generator=g), torch.randn(4, 2, generator=g), torch.randn(4, 5, generator=g))
+# %% 05.self_attention_layer | large projections (sharp weights)
+_check(_run_layer, SelfAttention, 5005, 3, 6, 2, _randn(5015, 4, 3), scale=20.0)
 
-# %% 05.cross_attention | a long source (n_source = 64)
-g = torch.Generator().manual_seed(5105)
-_check(cross_attention, torch.randn(3, 8, generator=g), torch.randn(64, 8, generator=g),
-       torch.randn(8, 4, generator=g), torch.randn(8, 4, generator=g), torch.randn(8, 6, generator=g))
+# %% 05.padded_cross_attention | 2 targets, 5 source slots, the second pair padded after 2
+mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+_check(cross_attention, _randn(5101, 2, 2, 6), _randn(5102, 2, 5, 6), mask,
+       _randn(5103, 6, 4), _randn(5104, 6, 4), _randn(5105, 6, 3))
+
+# %% 05.padded_cross_attention | different widths (d_target = 3, d_source = 7), huge junk in the pads
+source = _randn(5111, 3, 6, 7)
+mask = torch.tensor([[True] * 4 + [False] * 2, [True] * 6, [True] + [False] * 5])
+source[~mask] = 1e4
+_check(cross_attention, _randn(5112, 3, 4, 3), source, mask,
+       _randn(5113, 3, 5), _randn(5114, 7, 5), _randn(5115, 7, 2))
+
+# %% 05.padded_cross_attention | as many targets as source slots (n_t = n_s = 4), float64
+mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
+_check(cross_attention, *(_randn(5121 + i, *shape, dtype=torch.float64)
+                          for i, shape in enumerate([(2, 4, 5), (2, 4, 5)])),
+       mask, *(_randn(5131 + i, *shape, dtype=torch.float64) for i, shape in enumerate([(5, 3), (5, 3), (5, 4)])))
+
+# %% 05.padded_cross_attention | no padding at all, one target position
+_check(cross_attention, _randn(5141, 2, 1, 4), _randn(5142, 2, 3, 4), torch.ones(2, 3, dtype=torch.bool),
+       _randn(5143, 4, 2), _randn(5144, 4, 2), _randn(5145, 4, 5))
+
+# %% 05.padded_cross_attention | a long padded source (n_s = 64, 40 real tokens)
+mask = torch.arange(64)[None, :] < torch.tensor([[40], [64]])
+_check(cross_attention, _randn(5151, 2, 3, 8), _randn(5152, 2, 64, 8), mask,
+       _randn(5153, 8, 4), _randn(5154, 8, 4), _randn(5155, 8, 6))
 
 # %% 05.sinusoidal_encoding | one position, d_model = 2
 _check(sinusoidal_encoding, 1, 2)

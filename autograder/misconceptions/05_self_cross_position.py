@@ -6,17 +6,26 @@ SELF = "Self-attention"
 CROSS = "Cross-attention"
 SINUSOIDS = "Sinusoidal positional encodings"
 
-SELF_ATTENTION = '''
-def self_attention(X, W_q, W_k, W_v):
-    q, k, v = X @ W_q, X @ W_k, X @ W_v
-    logits = q @ k.transpose(-2, -1) / W_q.shape[-1] ** 0.5
-    return torch.softmax(logits, dim=-1) @ v
+LAYER = '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        q, k, v = self.q_proj(X), self.k_proj(X), self.v_proj(X)
+        logits = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+        weights = torch.softmax(logits, dim=-1)
+        return weights @ v, weights
 '''
 
-CROSS_ATTENTION = '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
+PADDED = '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
     q, k, v = X_target @ W_q, X_source @ W_k, X_source @ W_v
     logits = q @ k.transpose(-2, -1) / W_k.shape[-1] ** 0.5
+    logits = logits.masked_fill(~source_mask[:, None, :], float("-inf"))
     return torch.softmax(logits, dim=-1) @ v
 '''
 
@@ -33,48 +42,53 @@ def sinusoidal_encoding(n, d_model):
     return out.float()
 '''
 
+PADDING = "Padded batches of source sentences"
+
 MISCONCEPTIONS = [
     Misconception(
-        "05.self_attention", "no-scaling",
+        "05.self_attention_layer", "no-scaling",
         "Your self-attention leaves out the division by sqrt(d_k), so the scores grow with the projection "
         "width and the weights become too sharp.",
-        SELF, variant(SELF_ATTENTION, (" / W_q.shape[-1] ** 0.5", ""))),
+        SELF, variant(LAYER, (" / q.shape[-1] ** 0.5", ""))),
     Misconception(
-        "05.self_attention", "scales-by-the-model-width",
+        "05.self_attention_layer", "scales-by-the-value-width",
+        "Your self-attention divides by sqrt(d_v), the width of the values, instead of sqrt(d_k), the width "
+        "of the queries and keys that meet in the dot product.",
+        SELF, variant(LAYER, ("q.shape[-1] ** 0.5", "v.shape[-1] ** 0.5"))),
+    Misconception(
+        "05.self_attention_layer", "scales-by-the-model-width",
         "Your self-attention divides by sqrt(d_model), the width of the tokens, instead of sqrt(d_k), the "
         "width of the projected queries and keys in the dot product.",
-        SELF, variant(SELF_ATTENTION, ("W_q.shape[-1]", "X.shape[-1]"))),
+        SELF, variant(LAYER, ("q.shape[-1] ** 0.5", "X.shape[-1] ** 0.5"))),
     Misconception(
-        "05.self_attention", "softmax-over-the-queries",
+        "05.self_attention_layer", "softmax-over-the-queries",
         "Your self-attention normalises over the queries (dim -2) instead of the keys (dim -1), so each "
         "token's weights no longer sum to 1.",
-        SELF, variant(SELF_ATTENTION, ("dim=-1", "dim=-2"))),
+        SELF, variant(LAYER, ("dim=-1", "dim=-2"))),
     Misconception(
-        "05.self_attention", "values-not-projected",
-        "Your self-attention mixes the tokens X themselves instead of their values X W_v, so the output has "
-        "the tokens' width instead of d_v.",
-        SELF, variant(SELF_ATTENTION, ("@ v\n", "@ X\n"))),
+        "05.padded_cross_attention", "mask-on-the-targets",
+        "Your mask hides target rows instead of source columns: the key padding mask (B, n_source) must "
+        "become (B, 1, n_source), so that it hides the same pad keys for every target position.",
+        PADDING, variant(PADDED, ("source_mask[:, None, :]", "source_mask[:, :, None]"))),
     Misconception(
-        "05.cross_attention", "no-scaling",
+        "05.padded_cross_attention", "mask-inverted",
+        "Your mask hides the real source tokens and keeps the padding: True in source_mask marks a real "
+        "token, so fill the scores where the mask is False.",
+        PADDING, variant(PADDED, ("~source_mask[:, None, :]", "source_mask[:, None, :]"))),
+    Misconception(
+        "05.padded_cross_attention", "mask-after-the-softmax",
+        "Your attention zeroes the pad weights after the softmax, so the remaining weights no longer sum to "
+        "1: mask the scores with -inf before the softmax.",
+        PADDING, variant(PADDED, (
+            '    logits = logits.masked_fill(~source_mask[:, None, :], float("-inf"))\n'
+            '    return torch.softmax(logits, dim=-1) @ v',
+            '    weights = torch.softmax(logits, dim=-1).masked_fill(~source_mask[:, None, :], 0.0)\n'
+            '    return weights @ v'))),
+    Misconception(
+        "05.padded_cross_attention", "no-scaling",
         "Your cross-attention leaves out the division by sqrt(d_k), so the scores grow with the projection "
         "width and the weights become too sharp.",
-        CROSS, variant(CROSS_ATTENTION, (" / W_k.shape[-1] ** 0.5", ""))),
-    Misconception(
-        "05.cross_attention", "softmax-over-the-targets",
-        "Your cross-attention normalises over the target positions (dim -2) instead of the source tokens "
-        "(dim -1), so each target's weights no longer sum to 1.",
-        CROSS, variant(CROSS_ATTENTION, ("dim=-1", "dim=-2"))),
-    Misconception(
-        "05.cross_attention", "roles-swapped",
-        "Your cross-attention takes the queries from the source and the keys and values from the target: "
-        "the target asks (queries), the source answers (keys and values).",
-        CROSS, variant(CROSS_ATTENTION, (
-            "X_target @ W_q, X_source @ W_k, X_source @ W_v", "X_source @ W_q, X_target @ W_k, X_target @ W_v"))),
-    Misconception(
-        "05.cross_attention", "scales-by-the-source-width",
-        "Your cross-attention divides by the square root of the source tokens' width instead of sqrt(d_k), "
-        "the width of the projected queries and keys.",
-        CROSS, variant(CROSS_ATTENTION, ("W_k.shape[-1]", "X_source.shape[-1]"))),
+        CROSS, variant(PADDED, (" / W_k.shape[-1] ** 0.5", ""))),
     Misconception(
         "05.sinusoidal_encoding", "sines-then-cosines",
         "Your encoding puts all the sines first and all the cosines after them; the sine and cosine of each "

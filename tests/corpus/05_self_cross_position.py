@@ -1,16 +1,26 @@
 """Chapter 5 corpus for measuring the diagnosis (see 01_query_key_value.py for the format)."""
 
 CORRECT = {
-    "05.self_attention": ['''
-def self_attention(X, W_q, W_k, W_v):
-    return torch.nn.functional.scaled_dot_product_attention(X @ W_q, X @ W_k, X @ W_v)
+    "05.self_attention_layer": ['''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        q, k = self.q_proj(X), self.k_proj(X)
+        w = torch.softmax(q @ k.mT * q.shape[-1] ** -0.5, dim=-1)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, self.v_proj(X)), w
 '''],
-    "05.cross_attention": ['''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
-    q = torch.einsum("...td,dk->...tk", X_target, W_q)
-    k = torch.einsum("...sd,dk->...sk", X_source, W_k)
-    w = torch.softmax(torch.einsum("...tk,...sk->...ts", q, k) / W_q.shape[1] ** 0.5, dim=-1)
-    return w @ (X_source @ W_v)
+    "05.padded_cross_attention": ['''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    q = torch.einsum("btd,dk->btk", X_target, W_q)
+    k = torch.einsum("bsd,dk->bsk", X_source, W_k)
+    s = torch.einsum("btk,bsk->bts", q, k) / W_q.shape[1] ** 0.5
+    s = torch.where(source_mask.unsqueeze(-2), s, torch.tensor(float("-inf"), dtype=s.dtype))
+    return torch.softmax(s, dim=-1) @ (X_source @ W_v)
 '''],
     "05.sinusoidal_encoding": ['''
 def sinusoidal_encoding(n, d_model):
@@ -24,35 +34,81 @@ def sinusoidal_encoding(n, d_model):
 }
 
 WRONG = [
-    ("05.self_attention", {"no-scaling"}, '''
-def self_attention(X, W_q, W_k, W_v):
-    scores = torch.einsum("...id,...jd->...ij", X @ W_q, X @ W_k)
-    return scores.softmax(dim=-1) @ (X @ W_v)
+    ("05.self_attention_layer", {"no-scaling"}, '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        scores = torch.einsum("...id,...jd->...ij", self.q_proj(X), self.k_proj(X))
+        w = scores.softmax(dim=-1)
+        return w @ self.v_proj(X), w
 '''),
-    ("05.self_attention", {"scales-by-the-model-width"}, '''
-def self_attention(X, W_q, W_k, W_v):
-    d = X.shape[-1]
-    s = (X @ W_q) @ (X @ W_k).transpose(-1, -2) / d ** 0.5
-    return torch.softmax(s, -1) @ (X @ W_v)
+    ("05.self_attention_layer", {"scales-by-the-model-width"}, '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        d = X.shape[-1]
+        w = torch.softmax(self.q_proj(X) @ self.k_proj(X).transpose(-1, -2) / d ** 0.5, -1)
+        return w @ self.v_proj(X), w
 '''),
-    ("05.self_attention", {"softmax-over-the-queries"}, '''
-def self_attention(X, W_q, W_k, W_v):
-    s = (X @ W_q) @ (X @ W_k).mT / W_k.shape[-1] ** 0.5
-    return torch.softmax(s, dim=len(s.shape) - 2) @ (X @ W_v)
+    ("05.self_attention_layer", {"scales-by-the-value-width"}, '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        v = self.v_proj(X)
+        w = torch.softmax(self.q_proj(X) @ self.k_proj(X).mT / math.sqrt(v.size(-1)), dim=-1)
+        return w @ v, w
 '''),
-    ("05.cross_attention", {"roles-swapped"}, '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
-    q, k, v = X_source @ W_q, X_target @ W_k, X_target @ W_v
-    return torch.softmax(q @ k.mT / q.shape[-1] ** 0.5, dim=-1) @ v
+    ("05.self_attention_layer", set(), '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        q, k, v = self.q_proj(X), self.k_proj(X), self.v_proj(X)
+        w = torch.softmax(q @ k.mT / q.shape[-1] ** 0.5, dim=-1)
+        return w @ v, w.mT  # the weights returned as (keys, queries)
 '''),
-    ("05.cross_attention", {"no-scaling"}, '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
-    return torch.softmax((X_target @ W_q) @ (X_source @ W_k).mT, dim=-1) @ (X_source @ W_v)
+    ("05.padded_cross_attention", {"mask-inverted"}, '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    s = (X_target @ W_q) @ (X_source @ W_k).mT / W_k.shape[1] ** 0.5
+    s[source_mask.unsqueeze(1).expand_as(s)] = float("-inf")
+    return torch.softmax(s, dim=-1) @ (X_source @ W_v)
 '''),
-    ("05.cross_attention", set(), '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
-    s = (X_target @ W_q) @ (X_source @ W_k).mT / W_q.shape[-1]
-    return torch.softmax(s, dim=-1) @ X_source @ W_v
+    ("05.padded_cross_attention", {"mask-after-the-softmax"}, '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    s = (X_target @ W_q) @ (X_source @ W_k).mT / W_k.shape[1] ** 0.5
+    w = s.softmax(-1) * source_mask.unsqueeze(1).to(s.dtype)
+    return w @ (X_source @ W_v)
+'''),
+    ("05.padded_cross_attention", {"no-scaling"}, '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    s = (X_target @ W_q) @ (X_source @ W_k).mT
+    s = s.masked_fill(source_mask[:, None] == 0, -float("inf"))
+    return torch.softmax(s, dim=-1) @ (X_source @ W_v)
+'''),
+    ("05.padded_cross_attention", set(), '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    s = (X_target @ W_q) @ (X_source @ W_k).mT / W_k.shape[1] ** 0.5
+    s = s.masked_fill(~source_mask[:, None, :], -1.0)  # -1 is not small enough to hide a key
+    return torch.softmax(s, dim=-1) @ (X_source @ W_v)
 '''),
     ("05.sinusoidal_encoding", {"sines-then-cosines"}, '''
 def sinusoidal_encoding(n, d_model):
@@ -81,5 +137,6 @@ def sinusoidal_encoding(n, d_model):
 '''),
 ]
 
-VARIANTS = {"05.self_attention": {"softmax-over-the-queries"}, "05.cross_attention": set(),
+VARIANTS = {"05.self_attention_layer": {"scales-by-the-value-width"},
+            "05.padded_cross_attention": {"mask-after-the-softmax"},
             "05.sinusoidal_encoding": set()}

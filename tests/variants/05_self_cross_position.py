@@ -5,19 +5,28 @@ WRONG answers hold a realistic mistake and must lose the exercise's points.
 """
 
 EQUIVALENT = {
-    "05.self_attention": '''
-def self_attention(X, W_q, W_k, W_v):
-    Q, K, V = X @ W_q, X @ W_k, X @ W_v
-    s = torch.einsum("...id,...jd->...ij", Q, K) / torch.tensor(float(Q.shape[-1])).sqrt()
-    s = s - s.amax(dim=-1, keepdim=True)  # a stable softmax written out
-    w = s.exp() / s.exp().sum(dim=-1, keepdim=True)
-    return torch.einsum("...ij,...jv->...iv", w, V)
+    "05.self_attention_layer": '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj, self.k_proj = (nn.Linear(d_model, d_k, bias=False) for _ in range(2))
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        Q = X @ self.q_proj.weight.T  # the matrices used directly
+        K = X @ self.k_proj.weight.T
+        V = X @ self.v_proj.weight.T
+        s = torch.einsum("...id,...jd->...ij", Q, K) / torch.tensor(float(Q.shape[-1])).sqrt()
+        s = s - s.amax(dim=-1, keepdim=True)  # a stable softmax written out
+        w = s.exp() / s.exp().sum(dim=-1, keepdim=True)
+        return torch.einsum("...ij,...jv->...iv", w, V), w
 ''',
-    "05.cross_attention": '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
+    "05.padded_cross_attention": '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
     import torch.nn.functional as F
     print("cross-attending")  # a print of its own must not matter
-    return F.scaled_dot_product_attention(X_target @ W_q, X_source @ W_k, X_source @ W_v)
+    return F.scaled_dot_product_attention(X_target @ W_q, X_source @ W_k, X_source @ W_v,
+                                          attn_mask=source_mask.unsqueeze(1))
 ''',
     "05.sinusoidal_encoding": '''
 def sinusoidal_encoding(n, d_model):
@@ -36,18 +45,25 @@ def sinusoidal_encoding(n, d_model):
 }
 
 WRONG = {
-    "05.self_attention": '''
-def self_attention(X, W_q, W_k, W_v):
-    Q, K, V = X @ W_q, X @ W_k, X @ W_v
-    s = Q @ K.transpose(-2, -1) / Q.shape[-1] ** 0.5
-    return torch.softmax(s, dim=-2) @ V  # normalises over the queries, not the keys
+    "05.self_attention_layer": '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, d_k, d_v):
+        super().__init__()
+        self.q_proj = nn.Linear(d_model, d_k, bias=False)
+        self.k_proj = nn.Linear(d_model, d_k, bias=False)
+        self.v_proj = nn.Linear(d_model, d_v, bias=False)
+
+    def forward(self, X):
+        Q, K, V = self.q_proj(X), self.k_proj(X), self.v_proj(X)
+        w = torch.softmax(Q @ K.transpose(-2, -1) / V.shape[-1] ** 0.5, dim=-1)  # sqrt(d_v), not sqrt(d_k)
+        return w @ V, w
 ''',
-    "05.cross_attention": '''
-def cross_attention(X_target, X_source, W_q, W_k, W_v):
-    Q = X_target @ W_q
-    K = X_source @ W_k
-    V = X_target @ W_v  # the values taken from the target side
-    return torch.softmax(Q @ K.transpose(-2, -1) / Q.shape[-1] ** 0.5, dim=-1) @ V
+    "05.padded_cross_attention": '''
+def cross_attention(X_target, X_source, source_mask, W_q, W_k, W_v):
+    Q, K, V = X_target @ W_q, X_source @ W_k, X_source @ W_v
+    w = torch.softmax(Q @ K.transpose(-2, -1) / Q.shape[-1] ** 0.5, dim=-1)
+    w = w * source_mask[:, None, :]  # zeroed after the softmax, never renormalised
+    return w @ V
 ''',
     "05.sinusoidal_encoding": '''
 def sinusoidal_encoding(n, d_model):
