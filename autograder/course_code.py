@@ -26,7 +26,7 @@ from pathlib import Path
 from autograder.notebooks import ContractError
 
 # Full attention: any of these returns what the attention exercises compute.
-_ATTENTION = ["03.attention", "03.batched_attention", "03.batched_single_query_attention",
+_ATTENTION = ["01.soft_lookup", "03.attention", "03.batched_attention", "03.batched_single_query_attention",
               "05.self_attention_layer", "05.padded_cross_attention", "08.blockwise_attention", "08.triton_attention",
               "10.grouped_query_attention"]
 

@@ -5,20 +5,6 @@
 # %% setup
 import numpy as np
 
-# %% 01.scores | five keys of dimension 4
-rng = np.random.default_rng(1001)
-_check(scores, rng.normal(size=4), rng.normal(size=(5, 4)))
-
-# %% 01.scores | a single key
-_check(scores, np.array([0.5, -2.0, 3.0]), np.array([[4.0, 1.0, -1.0]]))
-
-# %% 01.scores | float32 inputs stay float32
-rng = np.random.default_rng(1002)
-_check(scores, rng.normal(size=6).astype(np.float32), rng.normal(size=(3, 6)).astype(np.float32))
-
-# %% 01.scores | a query orthogonal to every key
-_check(scores, np.array([0.0, 0.0, 1.0]), np.array([[1.0, 2.0, 0.0], [-3.0, 5.0, 0.0]]))
-
 # %% 01.softmax | random scores
 rng = np.random.default_rng(1003)
 _check(softmax, rng.normal(scale=3.0, size=8))
@@ -44,17 +30,26 @@ _check(softmax, np.array([-7.0]))
 # %% 01.softmax | float32 scores stay float32
 _check(softmax, np.array([90.0, 88.0, 91.0, 85.0], dtype=np.float32))
 
-# %% 01.attend | three values of dimension 5
-rng = np.random.default_rng(1004)
-_check(attend, np.array([0.2, 0.5, 0.3]), rng.normal(size=(3, 5)))
+# %% 01.soft_lookup | m = 5 keys of dimension d = 3, values of dimension 2
+rng = np.random.default_rng(1011)
+_check(soft_lookup, rng.normal(size=3), rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
 
-# %% 01.attend | one-hot weights pick one value (a hard look-up)
-_check(attend, np.array([0.0, 1.0, 0.0, 0.0]), np.arange(8.0).reshape(4, 2))
+# %% 01.soft_lookup | a square case, m = d = d_v = 4, where a product in the wrong order also runs
+rng = np.random.default_rng(1012)
+_check(soft_lookup, rng.normal(size=4), rng.normal(size=(4, 4)), rng.normal(size=(4, 4)))
 
-# %% 01.attend | a single value of dimension 1
-_check(attend, np.array([1.0]), np.array([[-4.5]]))
+# %% 01.soft_lookup | scores large enough to overflow exp
+rng = np.random.default_rng(1013)
+_check(soft_lookup, np.array([30.0, -20.0]), 20.0 * rng.normal(size=(6, 2)), rng.normal(size=(6, 3)))
 
-# %% 01.attend | float32 inputs stay float32
-rng = np.random.default_rng(1005)
-weights = rng.dirichlet(np.ones(6)).astype(np.float32)
-_check(attend, weights, rng.normal(size=(6, 3)).astype(np.float32))
+# %% 01.soft_lookup | a single key-value pair, d_v = 4
+_check(soft_lookup, np.array([-1.5, 2.0, 0.5]), np.array([[2.0, 1.0, -3.0]]), np.array([[0.5, -1.0, 2.0, 4.0]]))
+
+# %% 01.soft_lookup | a query orthogonal to every key weighs the values equally
+_check(soft_lookup, np.array([0.0, 3.0]), np.array([[1.0, 0.0], [-2.0, 0.0], [5.0, 0.0]]),
+       np.array([[3.0, 0.0], [0.0, 6.0], [-3.0, 3.0]]))
+
+# %% 01.soft_lookup | float32 inputs stay float32, m = 7, d = 5, d_v = 3
+rng = np.random.default_rng(1014)
+_check(soft_lookup, rng.normal(size=5).astype(np.float32), rng.normal(size=(7, 5)).astype(np.float32),
+       rng.normal(size=(7, 3)).astype(np.float32))

@@ -3,16 +3,21 @@ independently of autograder/misconceptions/. WRONG entries name the misconceptio
 diagnosis may give (an empty set: a bug the catalogue does not know; no diagnosis is right)."""
 
 CORRECT = {
-    "01.scores": ['''
-def scores(q, K):
-    return np.array([sum(qi * ki for qi, ki in zip(q, k)) for k in K], dtype=q.dtype)
+    "01.soft_lookup": ['''
+def soft_lookup(q, K, V):
+    scores = np.array([k @ q for k in K], dtype=q.dtype)
+    weights = np.exp(scores - scores.max())
+    weights = weights / weights.sum()
+    output = np.zeros(V.shape[1], dtype=V.dtype)
+    for weight, value in zip(weights, V):
+        output += weight * value
+    return weights, output
 ''', '''
-def scores(q, K):
-    return np.dot(K, q)
-'''],
-    "01.attend": ['''
-def attend(p, V):
-    return np.einsum("m,mv->v", p, V)
+def soft_lookup(q, K, V):
+    s = np.dot(K, q)
+    p = np.exp(s - np.max(s))
+    p /= p.sum()
+    return (p, np.einsum("m,mv->v", p, V))
 '''],
     "01.softmax": ['''
 def softmax(s):
@@ -27,32 +32,43 @@ def softmax(s):
 }
 
 WRONG = [
-    ("01.scores", {"multiplies-without-summing"}, '''
-def scores(q, K):
-    return np.multiply(K, q[None, :])
+    ("01.soft_lookup", {"query-times-keys"}, '''
+def soft_lookup(q, K, V):
+    s = np.einsum("d,dm->m", q, K)
+    w = np.exp(s - s.max())
+    w = w / w.sum()
+    return w, w @ V
 '''),
-    ("01.scores", {"sums-over-the-keys"}, '''
-def scores(q, K):
-    return np.einsum("md,d->d", K, q)
+    ("01.soft_lookup", {"values-times-weights"}, '''
+def soft_lookup(q, K, V):
+    s = K @ q
+    w = np.exp(s - np.max(s)) / np.sum(np.exp(s - np.max(s)))
+    return w, np.dot(V, w)
 '''),
-    ("01.scores", set(), '''
-def scores(q, K):
-    return K @ q + 1.0
+    ("01.soft_lookup", {"no-max-subtraction"}, '''
+def soft_lookup(q, K, V):
+    weights = np.exp(np.dot(K, q))
+    weights /= np.sum(weights)
+    return weights, weights @ V
 '''),
-    ("01.attend", {"weights-not-summed"}, '''
-def attend(p, V):
-    return V * p.reshape(-1, 1)
+    ("01.soft_lookup", set(), '''
+def soft_lookup(q, K, V):
+    s = K @ q
+    p = np.exp(s - s.max())
+    p = p / p.sum()
+    return p, p @ V / len(V)
 '''),
-    ("01.attend", {"divides-by-the-number-of-values"}, '''
-def attend(p, V):
-    total = np.zeros(V.shape[1], dtype=V.dtype)
-    for weight, value in zip(p, V):
-        total += weight * value
-    return total / len(V)
+    ("01.soft_lookup", {"normalises-without-exp"}, '''
+def soft_lookup(q, K, V):
+    scores = np.array([np.dot(k, q) for k in K], dtype=q.dtype)
+    weights = scores / np.sum(scores)
+    return weights, np.einsum("m,mv->v", weights, V)
 '''),
-    ("01.attend", {"ignores-the-weights"}, '''
-def attend(p, V):
-    return np.sum(V, axis=0) / V.shape[0]
+    ("01.soft_lookup", set(), '''
+def soft_lookup(q, K, V):
+    s = K @ q
+    p = np.exp(s - s.max())
+    return p / p.sum()
 '''),
     ("01.softmax", {"no-max-subtraction"}, '''
 def softmax(s):
@@ -77,4 +93,4 @@ def softmax(s):
 ]
 
 # Labels for the WRONG answers of tests/variants/01_query_key_value.py (written by another author).
-VARIANTS = {"01.scores": set(), "01.attend": {"divides-by-the-number-of-values"}, "01.softmax": {"no-max-subtraction"}}
+VARIANTS = {"01.soft_lookup": {"no-max-subtraction"}, "01.softmax": {"no-max-subtraction"}}

@@ -5,14 +5,12 @@ WRONG answers hold a realistic mistake and must lose the exercise's points.
 """
 
 EQUIVALENT = {
-    "01.scores": '''
-def scores(q, K):
-    return np.einsum("md,d->m", K, q)
-''',
-    "01.attend": '''
-def attend(p, V):
-    print("mixing", len(p), "values")  # a print of its own must not matter
-    return (p[:, None] * V).sum(axis=0)
+    "01.soft_lookup": '''
+def soft_lookup(q, K, V):
+    print("looking up", len(K), "keys")  # a print of its own must not matter
+    s = np.einsum("md,d->m", K, q)
+    p = np.exp(s - np.logaddexp.reduce(s))  # p_i = exp(s_i - LSE(s))
+    return p, (p[:, None] * V).sum(axis=0)
 ''',
     "01.softmax": '''
 def softmax(s):
@@ -22,13 +20,11 @@ def softmax(s):
 }
 
 WRONG = {
-    "01.scores": '''
-def scores(q, K):
-    return K.sum(axis=1) * q.sum()  # sums before multiplying
-''',
-    "01.attend": '''
-def attend(p, V):
-    return p @ V / len(p)  # divides the weighted sum again
+    "01.soft_lookup": '''
+def soft_lookup(q, K, V):
+    s = K @ q
+    p = np.exp(s) / np.exp(s).sum()  # not stable: overflows for large scores
+    return p, p @ V
 ''',
     "01.softmax": '''
 def softmax(s):
