@@ -5,19 +5,35 @@
 # %% setup
 import numpy as np
 
-# %% 02.scaled_scores | six random keys of dimension 16
+# %% 02.scaled_scores | one query, six random keys of dimension 16
 rng = np.random.default_rng(2001)
 _check(scaled_scores, rng.normal(size=16), rng.normal(size=(6, 16)))
 
-# %% 02.scaled_scores | d_k = 1, where the scaling changes nothing
+# %% 02.scaled_scores | a stack of n = 3 queries against m = 6 keys of dimension 5
+rng = np.random.default_rng(2011)
+_check(scaled_scores, rng.normal(size=(3, 5)), rng.normal(size=(6, 5)))
+
+# %% 02.scaled_scores | n = m = d_k = 3, where a transposed result has the right shape
+rng = np.random.default_rng(2012)
+_check(scaled_scores, rng.normal(size=(3, 3)), rng.normal(size=(3, 3)))
+
+# %% 02.scaled_scores | scale=0.25 given, two queries against five keys
+rng = np.random.default_rng(2013)
+_check(scaled_scores, rng.normal(size=(2, 4)), rng.normal(size=(5, 4)), 0.25)
+
+# %% 02.scaled_scores | scale=0.0 is a scale, not the default
+_check(scaled_scores, np.array([1.5, -2.0]), np.array([[4.0, 1.0], [-1.0, 3.0], [0.5, 0.5]]), 0.0)
+
+# %% 02.scaled_scores | d_k = 1, where the default scaling changes nothing
 _check(scaled_scores, np.array([-2.0]), np.array([[3.0], [0.5], [-1.0]]))
 
-# %% 02.scaled_scores | a single key of dimension 9
-_check(scaled_scores, np.arange(9.0), np.ones((1, 9)))
-
-# %% 02.scaled_scores | float32 inputs of dimension 64 stay float32
+# %% 02.scaled_scores | float32 stack of 4 queries of dimension 64 stays float32
 rng = np.random.default_rng(2002)
-_check(scaled_scores, rng.normal(size=64).astype(np.float32), rng.normal(size=(5, 64)).astype(np.float32))
+_check(scaled_scores, rng.normal(size=(4, 64)).astype(np.float32), rng.normal(size=(5, 64)).astype(np.float32))
+
+# %% 02.scaled_scores | float32 query with scale=0.5 stays float32
+rng = np.random.default_rng(2014)
+_check(scaled_scores, rng.normal(size=8).astype(np.float32), rng.normal(size=(3, 8)).astype(np.float32), 0.5)
 
 # %% 02.additive_scores | random parameters, d_q = 3, d_k = 5, h = 4, seven keys
 rng = np.random.default_rng(2003)

@@ -10,35 +10,50 @@ WHY = "Why divide by $\\sqrt{d_k}$?"
 MISCONCEPTIONS = [
     Misconception(
         "02.scaled_scores", "no-scaling",
-        "Your scores are plain dot products without the division by sqrt(d_k), so they grow with the key "
-        "dimension and push the softmax towards a hard maximum.",
+        "Your scores are plain dot products without the scale, so they grow with the key dimension and push "
+        "the softmax towards a hard maximum: multiply by the scale given, or by 1/sqrt(d_k) when it is None.",
         WHY, '''
-def scaled_scores(q, K):
-    return K @ q
+def scaled_scores(q, K, scale=None):
+    return q @ K.T
 '''),
     Misconception(
         "02.scaled_scores", "divides-by-d",
-        "Your scores divide by d_k instead of sqrt(d_k): the dot product of random vectors has a standard "
-        "deviation of sqrt(d_k), so that is the right scale.",
+        "Your default scale divides by d_k instead of sqrt(d_k): the dot product of random vectors has a "
+        "standard deviation of sqrt(d_k), so that is the right scale.",
         WHY, '''
-def scaled_scores(q, K):
-    return (K @ q) / K.shape[-1]
+def scaled_scores(q, K, scale=None):
+    if scale is None:
+        scale = 1 / q.shape[-1]
+    return (q @ K.T) * scale
 '''),
     Misconception(
-        "02.scaled_scores", "multiplies-by-sqrt-d",
-        "Your scores multiply by sqrt(d_k) instead of dividing by it, which makes the scores larger, not "
-        "smaller.",
-        WHY, '''
-def scaled_scores(q, K):
-    return (K @ q) * K.shape[-1] ** 0.5
-'''),
-    Misconception(
-        "02.scaled_scores", "scales-by-the-number-of-keys",
-        "Your scores divide by the square root of the number of keys (axis 0 of K) instead of the key "
-        "dimension d_k (its last axis).",
+        "02.scaled_scores", "divides-by-the-scale",
+        "Your scores divide by the scale given instead of multiplying by it: like the scale argument of "
+        "scaled_dot_product_attention, scale is the factor that multiplies the dot products.",
         SCORES, '''
-def scaled_scores(q, K):
-    return (K @ q) / K.shape[0] ** 0.5
+def scaled_scores(q, K, scale=None):
+    if scale is None:
+        return (q @ K.T) / q.shape[-1] ** 0.5
+    return (q @ K.T) / scale
+'''),
+    Misconception(
+        "02.scaled_scores", "zero-scale-taken-as-default",
+        "Your code treats scale=0.0 like None (\"scale or default\" picks the default whenever scale is 0), so a scale "
+        "of 0 divides by sqrt(d_k) instead of making every score 0: test whether scale is None.",
+        SCORES, '''
+def scaled_scores(q, K, scale=None):
+    scale = scale or 1 / q.shape[-1] ** 0.5
+    return (q @ K.T) * scale
+'''),
+    Misconception(
+        "02.scaled_scores", "scales-by-the-number-of-queries",
+        "Your default scale uses len(q), which is d_k for one query but the number of queries n for a stack: "
+        "the key dimension is the last axis, q.shape[-1].",
+        SCORES, '''
+def scaled_scores(q, K, scale=None):
+    if scale is None:
+        scale = 1 / len(q) ** 0.5
+    return (q @ K.T) * scale
 '''),
     Misconception(
         "02.additive_scores", "no-tanh",

@@ -2,8 +2,15 @@
 
 CORRECT = {
     "02.scaled_scores": ['''
-def scaled_scores(q, K):
-    return np.einsum("md,d->m", K, q) / np.sqrt(q.shape[0]).astype(q.dtype)
+def scaled_scores(q, K, scale=None):
+    factor = 1 / np.sqrt(K.shape[1]) if scale is None else scale
+    if q.ndim == 1:
+        return (K @ q * factor).astype(q.dtype)
+    return np.stack([K @ row for row in q]).astype(q.dtype) * q.dtype.type(factor)
+''', '''
+def scaled_scores(q, K, scale=None):
+    d_k = q.shape[-1]
+    return np.tensordot(q, K, axes=([-1], [1])) * (d_k ** -0.5 if scale is None else scale)
 '''],
     "02.additive_scores": ['''
 def additive_scores(q, K, W_q, W_k, w_v):
@@ -24,17 +31,30 @@ def logsumexp(s):
 
 WRONG = [
     ("02.scaled_scores", {"no-scaling"}, '''
-def scaled_scores(q, K):
-    return np.array([k @ q for k in K], dtype=q.dtype)
+def scaled_scores(q, K, scale=None):
+    return np.einsum("...d,md->...m", q, K)
 '''),
     ("02.scaled_scores", {"divides-by-d"}, '''
-def scaled_scores(q, K):
-    d = len(q)
-    return (K @ q) * (1 / d)
+def scaled_scores(q, K, scale=None):
+    d = q.shape[-1]
+    return (q @ K.T) * (1 / d if scale is None else scale)
+'''),
+    ("02.scaled_scores", {"zero-scale-taken-as-default"}, '''
+def scaled_scores(q, K, scale=None):
+    if not scale:
+        scale = 1.0 / np.sqrt(q.shape[-1]).item()
+    return np.matmul(q, K.T) * scale
+'''),
+    ("02.scaled_scores", {"scales-by-the-number-of-queries"}, '''
+def scaled_scores(q, K, scale=None):
+    s = q @ K.T
+    return s * scale if scale is not None else s / np.sqrt(len(q)).astype(q.dtype)
 '''),
     ("02.scaled_scores", set(), '''
-def scaled_scores(q, K):
-    return (K @ q) / np.sqrt(np.abs(K @ q) + 1)
+def scaled_scores(q, K, scale=None):
+    if scale is None:
+        scale = q.shape[-1] ** -0.5
+    return (K @ q.T) * scale
 '''),
     ("02.additive_scores", {"no-tanh"}, '''
 def additive_scores(q, K, W_q, W_k, w_v):
@@ -83,5 +103,5 @@ def logsumexp(s):
 '''),
 ]
 
-VARIANTS = {"02.scaled_scores": {"divides-by-d"}, "02.additive_scores": {"tanh-after-the-read-out"},
+VARIANTS = {"02.scaled_scores": {"zero-scale-taken-as-default"}, "02.additive_scores": {"tanh-after-the-read-out"},
             "02.softmax_with_temperature": {"multiplies-by-t"}, "02.logsumexp": {"no-max-subtraction"}}

@@ -6,9 +6,11 @@ WRONG answers hold a realistic mistake and must lose the exercise's points.
 
 EQUIVALENT = {
     "02.scaled_scores": '''
-def scaled_scores(q, K):
-    scale = np.sqrt(len(q)).astype(q.dtype)  # a NumPy scalar of the inputs' dtype
-    return np.einsum("md,d->m", K, q / scale)
+def scaled_scores(q, K, scale=None):
+    if scale is None:
+        scale = 1 / np.sqrt(q.shape[-1])  # a NumPy float64 scalar
+    scores = np.einsum("...d,md->...m", q, K)
+    return (scores * scale).astype(q.dtype)  # back to the inputs' dtype
 ''',
     "02.additive_scores": '''
 def additive_scores(q, K, W_q, W_k, w_v):
@@ -31,8 +33,9 @@ def logsumexp(s):
 
 WRONG = {
     "02.scaled_scores": '''
-def scaled_scores(q, K):
-    return K @ q / len(q)  # divides by d_k instead of its square root
+def scaled_scores(q, K, scale=None):
+    scale = scale or q.shape[-1] ** -0.5  # a scale of 0.0 becomes the default
+    return q @ K.T * scale
 ''',
     "02.additive_scores": '''
 def additive_scores(q, K, W_q, W_k, w_v):
