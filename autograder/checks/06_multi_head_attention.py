@@ -56,14 +56,15 @@ def _copy_then_run(copy_function, seed, num_heads, query, key, value, mask=None)
         return ours(query, key, value, mask=mask, need_weights=True)
 
 
-def _run_repaired(module_class, seed, num_heads, x, mask=None):
-    d_model = x.shape[-1]
+def _run_repaired(module_class, seed, num_heads, query, key, value, mask=None):
+    d_model = query.shape[-1]
     module = module_class(d_model, num_heads)
-    module.load_state_dict(_state(seed, [("qkv.weight", (3 * d_model, d_model)), ("qkv.bias", (3 * d_model,)),
-                                         ("out_proj.weight", (d_model, d_model)), ("out_proj.bias", (d_model,))]))
-    module.to(x.dtype).eval()
+    names = [(f"{layer}.{kind}", (d_model, d_model) if kind == "weight" else (d_model,))
+             for layer in ("q_linear", "k_linear", "v_linear", "fc") for kind in ("weight", "bias")]
+    module.load_state_dict(_state(seed, names))
+    module.to(query.dtype).eval()
     with torch.no_grad():
-        return module(x, mask=mask)
+        return module(query, key, value, mask=mask)
 
 
 # %% 06.split_heads | batch 2, 5 tokens, d_model 12 into 3 heads
@@ -127,15 +128,22 @@ x = _randn(646, 2, 4, 6)
 _check(_copy_then_run, copy_from_torch, 647, 1, x, x, x, mask=torch.ones(4, 4, dtype=torch.bool).tril())
 
 # %% 06.repaired_attention | batch 3, 7 tokens, d_model 24, 3 heads
-_check(_run_repaired, RepairedSelfAttention, 651, 3, _randn(652, 3, 7, 24))
+x = _randn(652, 3, 7, 24)
+_check(_run_repaired, RepairedMultiHeadAttention, 651, 3, x, x, x)
 
 # %% 06.repaired_attention | a causal (n, n) mask, float64
-_check(_run_repaired, RepairedSelfAttention, 653, 2, _randn(654, 2, 6, 8, dtype=torch.float64),
-       torch.ones(6, 6, dtype=torch.bool).tril())
+x = _randn(654, 2, 6, 8, dtype=torch.float64)
+_check(_run_repaired, RepairedMultiHeadAttention, 653, 2, x, x, x, torch.ones(6, 6, dtype=torch.bool).tril())
 
-# %% 06.repaired_attention | a (B, 1, 1, n) padding mask, one head
+# %% 06.repaired_attention | cross-attention n=3, m=5, a (B, 1, 1, m) padding mask, one head
+q, kv = _randn(656, 2, 3, 10), _randn(659, 2, 5, 10)
 pad = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)[:, None, None, :]
-_check(_run_repaired, RepairedSelfAttention, 655, 1, _randn(656, 2, 5, 10), pad)
+_check(_run_repaired, RepairedMultiHeadAttention, 655, 1, q, kv, kv, pad)
+
+# %% 06.repaired_attention | n = d_head = 4 with 4 heads (where the article's code runs)
+x = _randn(660, 1, 4, 16)
+_check(_run_repaired, RepairedMultiHeadAttention, 661, 4, x, x, x)
 
 # %% 06.repaired_attention | a single token
-_check(_run_repaired, RepairedSelfAttention, 657, 4, _randn(658, 2, 1, 16))
+x = _randn(658, 2, 1, 16)
+_check(_run_repaired, RepairedMultiHeadAttention, 657, 4, x, x, x)

@@ -50,22 +50,27 @@ def copy_from_torch(mha, torch_mha):
 '''
 
 REPAIRED = '''
-class RepairedSelfAttention(nn.Module):
+class RepairedMultiHeadAttention(nn.Module):
     def __init__(self, d_model, num_heads):
         super().__init__()
+        self.d_model = d_model
         self.num_heads = num_heads
-        self.d_head = d_model // num_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out_proj = nn.Linear(d_model, d_model)
+        self.q_linear = nn.Linear(d_model, d_model)
+        self.k_linear = nn.Linear(d_model, d_model)
+        self.v_linear = nn.Linear(d_model, d_model)
+        self.fc = nn.Linear(d_model, d_model)
 
-    def forward(self, x, mask=None):
-        b, n, width = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.d_head).permute(2, 0, 3, 1, 4)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)
+    def forward(self, q, k, v, mask=None):
+        b, d_head = q.size(0), self.d_model // self.num_heads
+        q = self.q_linear(q).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        k = self.k_linear(k).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        v = self.v_linear(v).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d_head)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         out = scores.softmax(dim=-1) @ v
-        return self.out_proj(out.transpose(1, 2).reshape(b, n, width))
+        out = out.permute(0, 2, 1, 3).reshape(b, -1, self.d_model)
+        return self.fc(out)
 '''
 
 MISCONCEPTIONS = [
@@ -191,28 +196,29 @@ def merge_heads(x):
             "        mha.out_proj.weight.copy_(torch_mha.out_proj.weight); mha.out_proj.bias.copy_(torch_mha.out_proj.bias)\n",
             ""))),
     Misconception(
-        "06.repaired_attention", "qkv-interleaved-per-head",
-        "Your split reads the packed qkv output as (n, h, 3, d_head), q, k and v interleaved per head, but "
-        "the layer packs them as three blocks, (n, 3, h, d_head).",
-        DEBUG, variant(REPAIRED, ("view(b, n, 3, self.num_heads, self.d_head).permute(2, 0, 3, 1, 4)",
-                                  "view(b, n, self.num_heads, 3, self.d_head).permute(3, 0, 2, 1, 4)"))),
-    Misconception(
         "06.repaired_attention", "merge-without-transpose",
-        "Your output reshapes (B, h, n, d_head) to (B, n, d_model) without moving the head axis back behind "
-        "the tokens, so tokens and heads get mixed: transpose(1, 2) before the reshape.",
-        DEBUG, variant(REPAIRED, ("out.transpose(1, 2).reshape(b, n, width)", "out.reshape(b, n, width)"))),
-    Misconception(
-        "06.repaired_attention", "heads-not-moved-before-tokens",
-        "Your split leaves the heads after the tokens, so the attention runs between the heads of one token "
-        "instead of between the tokens of one head: permute to (3, B, h, n, d_head).",
-        DEBUG, variant(REPAIRED, ("permute(2, 0, 3, 1, 4)", "permute(2, 0, 1, 3, 4)"))),
+        "Your output keeps the article's final view: it reads (B, h, n, d_head) as (B, n, d_model) without moving "
+        "the head axis back behind the tokens, so tokens and heads get mixed: permute(0, 2, 1, 3) first.",
+        DEBUG, variant(REPAIRED, ("out.permute(0, 2, 1, 3).reshape(b, -1, self.d_model)",
+                                  "out.reshape(b, -1, self.d_model)"))),
     Misconception(
         "06.repaired_attention", "no-scaling",
-        "Your attention leaves out the division by sqrt(d_head), so the scores grow with the head width and "
-        "the weights become too sharp.",
-        DEBUG, variant(REPAIRED, (" / math.sqrt(self.d_head)", ""))),
+        "Your attention keeps the article's missing division by sqrt(d_head), so the scores grow with the head "
+        "width and the weights become too sharp.",
+        DEBUG, variant(REPAIRED, (" / math.sqrt(d_head)", ""))),
+    Misconception(
+        "06.repaired_attention", "mask-still-ignored",
+        "Your attention still ignores the mask, as the article's does: fill the scores of the keys a query may "
+        "not see with -inf before the softmax.",
+        DEBUG, variant(REPAIRED, ("        if mask is not None:\n            scores = scores.masked_fill(~mask, "
+                                  "float(\"-inf\"))\n", ""))),
     Misconception(
         "06.repaired_attention", "mask-inverted",
         "Your attention hides the keys where the mask is True: in this course True means may attend.",
         MASKS, variant(REPAIRED, ("masked_fill(~mask,", "masked_fill(mask,"))),
+    Misconception(
+        "06.repaired_attention", "softmax-over-the-queries",
+        "Your softmax runs over the queries (dim -2) instead of the keys (dim -1), so a query's weights no "
+        "longer sum to 1.",
+        DEBUG, variant(REPAIRED, ("scores.softmax(dim=-1)", "scores.softmax(dim=-2)"))),
 ]

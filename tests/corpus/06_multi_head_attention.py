@@ -24,20 +24,22 @@ class MultiHeadAttention(nn.Module):
 '''
 
 REPAIRED = '''
-class RepairedSelfAttention(nn.Module):
+class RepairedMultiHeadAttention(nn.Module):
     def __init__(self, d_model, num_heads):
         super().__init__()
-        self.h = num_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out_proj = nn.Linear(d_model, d_model)
+        self.d_model, self.num_heads = d_model, num_heads
+        self.q_linear, self.k_linear = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
+        self.v_linear, self.fc = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
 
-    def forward(self, x, mask=None):
-        B, n, d = x.shape
-        q, k, v = [t.reshape(B, n, self.h, d // self.h).permute(0, 2, 1, 3) for t in self.qkv(x).split(d, dim=-1)]
-        s = q @ k.transpose(2, 3) * (d // self.h) ** -0.5
+    def forward(self, q, k, v, mask=None):
+        B, n, d = q.shape
+        heads = lambda t: t.reshape(B, t.shape[1], self.num_heads, d // self.num_heads).transpose(1, 2)
+        q, k, v = heads(self.q_linear(q)), heads(self.k_linear(k)), heads(self.v_linear(v))
+        s = torch.einsum("bhid,bhjd->bhij", q, k) * (d // self.num_heads) ** -0.5
         if mask is not None:
-            s = s.masked_fill(mask == False, float("-inf"))
-        return self.out_proj((s.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(B, n, d))
+            s = torch.where(mask, s, float("-inf"))
+        out = torch.einsum("bhij,bhjd->bhid", s.softmax(-1), v)
+        return self.fc(out.transpose(1, 2).reshape(B, n, d))
 '''
 
 CORRECT = {
@@ -126,14 +128,17 @@ def copy_from_torch(mha, torch_mha):
         mha.out_proj.weight.copy_(torch_mha.out_proj.weight.t())
         mha.out_proj.bias.copy_(torch_mha.out_proj.bias)
 '''),
-    ("06.repaired_attention", {"no-scaling"}, REPAIRED.replace(" * (d // self.h) ** -0.5", "")),
-    ("06.repaired_attention", {"merge-without-transpose"},
-     REPAIRED.replace("(s.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(B, n, d)", "(s.softmax(-1) @ v).reshape(B, n, d)")),
-    ("06.repaired_attention", {"qkv-interleaved-per-head"}, REPAIRED.replace(
-        "q, k, v = [t.reshape(B, n, self.h, d // self.h).permute(0, 2, 1, 3) for t in self.qkv(x).split(d, dim=-1)]",
-        "q, k, v = self.qkv(x).reshape(B, n, self.h, 3, d // self.h).permute(3, 0, 2, 1, 4)")),
+    ("06.repaired_attention", {"no-scaling"}, REPAIRED.replace(" * (d // self.num_heads) ** -0.5", "")),
+    ("06.repaired_attention", {"merge-without-transpose"}, REPAIRED.replace(
+        "out.transpose(1, 2).reshape(B, n, d)", "out.reshape(B, n, d)")),
+    ("06.repaired_attention", {"mask-still-ignored"}, REPAIRED.replace(
+        "s = torch.where(mask, s, float(\"-inf\"))", "pass")),
+    ("06.repaired_attention", {"mask-inverted"}, REPAIRED.replace(
+        "torch.where(mask, s, float(\"-inf\"))", "torch.where(mask, float(\"-inf\"), s)")),
+    ("06.repaired_attention", set(), REPAIRED.replace(
+        "s.softmax(-1), v)", "s.softmax(-1), v * 0.5)")),
 ]
 
 VARIANTS = {"06.split_heads": {"view-instead-of-transpose"}, "06.merge_heads": {"no-transpose"},
             "06.multi_head_attention": {"scales-by-the-model-width"}, "06.copy_from_torch": {"query-and-key-swapped"},
-            "06.repaired_attention": {"no-scaling"}}
+            "06.repaired_attention": {"mask-still-ignored"}}

@@ -52,23 +52,23 @@ def copy_from_torch(mha, torch_mha):
     mha.out_proj.load_state_dict(torch_mha.out_proj.state_dict())
 ''',
     "06.repaired_attention": '''
-class RepairedSelfAttention(nn.Module):
+class RepairedMultiHeadAttention(nn.Module):
     def __init__(self, d_model, num_heads):
         super().__init__()
+        self.d_model = d_model
         self.num_heads = num_heads
-        self.d_head = d_model // num_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out_proj = nn.Linear(d_model, d_model)
+        self.q_linear = nn.Linear(d_model, d_model)
+        self.k_linear = nn.Linear(d_model, d_model)
+        self.v_linear = nn.Linear(d_model, d_model)
+        self.fc = nn.Linear(d_model, d_model)
 
-    def forward(self, x, mask=None):
-        batch, n, d_model = x.shape
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        q = q.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
-        k = k.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
-        v = v.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
+    def forward(self, q, k, v, mask=None):
+        h = self.num_heads
+        q = self.q_linear(q).unflatten(-1, (h, -1)).transpose(1, 2)
+        k = self.k_linear(k).unflatten(-1, (h, -1)).transpose(1, 2)
+        v = self.v_linear(v).unflatten(-1, (h, -1)).transpose(1, 2)
         out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        out = out.transpose(1, 2).contiguous().view(batch, n, d_model)
-        return self.out_proj(out)
+        return self.fc(out.transpose(1, 2).flatten(-2))
 ''',
 }
 
@@ -121,25 +121,23 @@ def copy_from_torch(mha, torch_mha):
             layer.bias.copy_(b)
 ''',
     "06.repaired_attention": '''
-class RepairedSelfAttention(nn.Module):
+class RepairedMultiHeadAttention(nn.Module):
     def __init__(self, d_model, num_heads):
         super().__init__()
+        self.d_model = d_model
         self.num_heads = num_heads
-        self.d_head = d_model // num_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out_proj = nn.Linear(d_model, d_model)
+        self.q_linear = nn.Linear(d_model, d_model)
+        self.k_linear = nn.Linear(d_model, d_model)
+        self.v_linear = nn.Linear(d_model, d_model)
+        self.fc = nn.Linear(d_model, d_model)
 
-    def forward(self, x, mask=None):
-        batch, n, d_model = x.shape
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        q = q.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
-        k = k.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
-        v = v.view(batch, n, self.num_heads, self.d_head).transpose(1, 2)
-        scores = q @ k.transpose(-2, -1)  # four faults fixed, the scaling still missing
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)
-        out = (weights @ v).transpose(1, 2).reshape(batch, n, d_model)
-        return self.out_proj(out)
+    def forward(self, q, k, v, mask=None):
+        b, d_head = q.size(0), self.d_model // self.num_heads
+        q = self.q_linear(q).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        k = self.k_linear(k).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        v = self.v_linear(v).view(b, -1, self.num_heads, d_head).permute(0, 2, 1, 3)
+        attn = (q @ k.transpose(-2, -1) / math.sqrt(d_head)).softmax(dim=-1)  # the mask still ignored
+        out = (attn @ v).permute(0, 2, 1, 3).reshape(b, -1, self.d_model)
+        return self.fc(out)
 ''',
 }
