@@ -14,7 +14,8 @@ It times the forward pass of five ways to compute attention, on whatever device 
 
 The first three take (batch, heads, n, d) queries, keys and values; the two modules take
 (batch, n, heads * d) inputs and include the four projections. Every number is the median
-of repeated runs, at a fixed thread count. ``mha_vs_torch_ratio`` is course_mha's median time
+of repeated runs after warm-up runs, at a fixed thread count; ``relative_spread`` says how
+much the runs of one cell scatter around it. ``mha_vs_torch_ratio`` is course_mha's median time
 divided by torch_mha's, both measured side by side (alternating) on the same input with
 batch 8, n 512, d_model 512 and 8 heads.
 """
@@ -51,6 +52,8 @@ BLOCK_SIZE = 128
 MHA_SHAPE = (8, 512, 512, 8)  # batch, n, d_model, heads: the ratio's setting
 FULL_SIZES = {"cpu": [256, 512, 1024, 2048, 4096], "gpu": [256, 512, 1024, 2048, 4096, 8192, 16384]}
 QUICK_SIZES = [128, 256, 512]
+QUICK_REPEATS, QUICK_WARMUP = 9, 3  # the build runs the quick grid: enough runs for a stable median
+FULL_REPEATS, FULL_WARMUP = 7, 2
 
 
 def device_name(device: torch.device) -> str:
@@ -133,6 +136,40 @@ def mha_ratio(shape: tuple[int, int, int, int], device: torch.device, repeats: i
             "course_ms": course_ms, "torch_ms": torch_ms, "ratio": course_ms / torch_ms}
 
 
+def relative_spread(runs_ms: list[float]) -> float:
+    """Interquartile range of the runs divided by their median: 0.05 means the middle half of
+    the runs lie within a band 5% of the median wide."""
+    if len(runs_ms) < 2:
+        return 0.0
+    lower, _, upper = statistics.quantiles(runs_ms, n=4, method="inclusive")
+    return (upper - lower) / statistics.median(runs_ms)
+
+
+def thread_count(threads: int) -> str:
+    """'1 thread', '2 threads', ..."""
+    return f"{threads} thread" + ("" if threads == 1 else "s")
+
+
+def describe_run(results: dict) -> str:
+    """One line: the device, its name, the thread count, torch, and how each number was taken."""
+    return (f"{results['device']} ({results['device_name']}), {thread_count(results['threads'])}, "
+            f"torch {results['torch']}, {results['dtype']}, median of {results['repeats']} runs "
+            f"after {results['warmup']} warm-up runs")
+
+
+def format_table(results: dict) -> str:
+    """The median times in ms as a table, one row per method, one column per n; each median is
+    followed by its relative spread (``relative_spread``) in percent."""
+    sizes = sorted({r["n"] for r in results["timings"]})
+    lines = ["median time in ms (spread: the interquartile range of the runs, in % of the median)",
+             f"{'method':>11} " + " ".join(f"{'n=' + str(n):>13}" for n in sizes)]
+    for method in METHODS:
+        rows = sorted((r for r in results["timings"] if r["method"] == method), key=lambda r: r["n"])
+        cells = [f"{r['median_ms']:.1f} ({100 * relative_spread(r['runs_ms']):.0f}%)" for r in rows]
+        lines.append(f"{method:>11} " + " ".join(f"{cell:>13}" for cell in cells))
+    return "\n".join(lines)
+
+
 def fitted_slopes(rows: list[dict]) -> dict[str, float]:
     """Least-squares slope of log(time) against log(n), per method: 2 means time grows like n^2."""
     slopes = {}
@@ -160,14 +197,14 @@ def run_benchmark(quick: bool = False, threads: int | None = None, device: torch
     if sizes is None:
         sizes = QUICK_SIZES if quick else FULL_SIZES["cpu" if device.type == "cpu" else "gpu"]
     mha_shape = mha_shape or MHA_SHAPE
-    repeats = repeats or (3 if quick else 7)
-    warmup = 1 if quick else 2
+    repeats = repeats or (QUICK_REPEATS if quick else FULL_REPEATS)
+    warmup = QUICK_WARMUP if quick else FULL_WARMUP
     name = device_name(device)
-    log(f"attention benchmark on {device.type} ({name}), {threads} threads, "
-        f"float32, median of {repeats} runs")
+    log(f"attention benchmark on {device.type} ({name}), {thread_count(threads)}, "
+        f"float32, median of {repeats} runs after {warmup} warm-up runs")
     with torch.inference_mode():
         rows = time_grid(sizes, batch, heads, d, device, repeats, warmup, log)
-        mha = mha_ratio(mha_shape, device, repeats=7 if quick else 21, warmup=warmup)
+        mha = mha_ratio(mha_shape, device, repeats=15 if quick else 21, warmup=warmup)
     log(f"course_mha / torch_mha at B={mha['batch']} n={mha['n']} d_model={mha['d_model']} h={mha['heads']}: "
         f"{mha['course_ms']:.2f} ms / {mha['torch_ms']:.2f} ms = {mha['ratio']:.3f}")
     return {
@@ -206,8 +243,7 @@ def plot_results(results: dict, ax=None):
     ax.minorticks_off()
     ax.set_xlabel("sequence length n")
     ax.set_ylabel("median forward time (ms)")
-    threads = f"{results['threads']} thread" + ("" if results["threads"] == 1 else "s")
-    ax.set_title(f"Attention on {results['device']}, {threads} "
+    ax.set_title(f"Attention on {results['device']}, {thread_count(results['threads'])} "
                  f"(B={first['batch']}, h={first['heads']}, d={first['d']})", fontsize=10)
     ax.legend(fontsize=9)
     ax.grid(True, which="major", alpha=0.3)

@@ -10,6 +10,9 @@
 - ``peak_memory_mib`` and ``score_matrix_mib``: what attention costs in memory, measured and
   computed from shapes.
 - ``timed_runs``: the wall times of repeated calls, after warm-up calls.
+- ``OperationLog`` and ``largest_intermediate``: which PyTorch operations a call runs, and the
+  largest tensor any of them made, to check that a blockwise computation never holds the
+  (..., n, m) matrix.
 
 Masks follow the course's convention: ``causal=True`` lets query i attend to key j when
 j <= i (the top-left aligned ``torch.ones(n, m).tril()``, as ``is_causal=True`` in PyTorch).
@@ -26,6 +29,8 @@ from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 
 def pick_device() -> torch.device:
@@ -57,6 +62,34 @@ def timed_runs(function: Callable[[], object], device: torch.device, repeats: in
         synchronize(device)
         times.append(time.perf_counter() - started)
     return times
+
+
+class OperationLog(TorchDispatchMode):
+    """Inside ``with OperationLog() as log:``, records every PyTorch operation that runs, as
+    (name, its number arguments, the number of elements of the largest tensor it returned)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.operations: list[tuple[str, list[float], int]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        numbers = [arg for arg in args if isinstance(arg, (int, float)) and not isinstance(arg, bool)]
+        sizes = [leaf.numel() for leaf in tree_leaves(result) if isinstance(leaf, Tensor)]
+        self.operations.append((func.overloadpacket.__name__, numbers, max(sizes, default=0)))
+        return result
+
+    def names(self) -> list[str]:
+        """The operations' names, in the order they ran."""
+        return [name for name, _, _ in self.operations]
+
+
+def largest_intermediate(function: Callable[..., object], *args, **kwargs) -> int:
+    """The number of elements of the largest tensor that any PyTorch operation produced while
+    ``function(*args, **kwargs)`` ran (its inputs do not count; its outputs do)."""
+    with OperationLog() as log:
+        function(*args, **kwargs)
+    return max((size for _, _, size in log.operations), default=0)
 
 
 def causal_allowed(n: int, m: int, device: torch.device | None = None) -> Tensor:
@@ -117,6 +150,7 @@ _PEAK_RSS_CHILD = r"""
 import json, math, resource, sys
 import torch
 import torch.nn.functional as F
+from torch import nn
 method, sizes, heads, d, threads = json.loads(sys.argv[1])
 torch.set_num_threads(threads)
 scale = 1.0 / math.sqrt(d)
@@ -145,18 +179,27 @@ def max_rss_kib():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform == "darwin" else peak
 
-def run(n):
+def prepare(n):
+    # the call to measure, with its inputs (and module) made beforehand
     generator = torch.Generator().manual_seed(n)
+    if method.startswith("torch_mha"):
+        torch.backends.mha.set_fastpath_enabled(method == "torch_mha")
+        module = nn.MultiheadAttention(heads * d, heads, batch_first=True).eval()
+        x = torch.randn(1, n, heads * d, generator=generator)
+        return lambda: module(x, x, x, need_weights=False)
     q, k, v = (torch.randn(1, heads, n, d, generator=generator) for _ in range(3))
+    if method == "naive":
+        return lambda: torch.matmul(torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * scale, dim=-1), v)
+    return lambda: F.scaled_dot_product_attention(q, k, v)
+
+def run(n):
+    call = prepare(n)
     if reset_peak():
         before, peak = status_kib("VmRSS"), lambda: status_kib("VmHWM")
     else:
         before, peak = max_rss_kib(), max_rss_kib
-    if method == "naive":
-        scores = torch.matmul(q, k.transpose(-2, -1)) * scale
-        out = torch.matmul(torch.softmax(scores, dim=-1), v)
-    else:
-        out = F.scaled_dot_product_attention(q, k, v)
+    with torch.inference_mode():
+        call()
     return max(peak() - before, 0) / 1024
 
 run(min(sizes))  # warm up: load the kernels before measuring
@@ -168,8 +211,11 @@ def peak_memory_mib(method: str, sizes: Sequence[int], heads: int = 1, d: int = 
                     device: torch.device | None = None, threads: int | None = None) -> list[float]:
     """Peak memory growth in MiB of one attention call (batch 1) for each n in ``sizes`` (ascending).
 
-    ``method`` is ``"naive"`` (materialises the scores) or ``"sdpa"``
-    (``torch.nn.functional.scaled_dot_product_attention``). On CUDA it reads
+    ``method`` is ``"naive"`` (materialises the scores), ``"sdpa"``
+    (``torch.nn.functional.scaled_dot_product_attention``), or, on the CPU only, ``"torch_mha"``
+    or ``"torch_mha_no_fastpath"``: ``torch.nn.MultiheadAttention`` (d_model = heads * d,
+    self-attention, eval mode, no weights returned) with its inference fast path on or off.
+    Every call runs in ``torch.inference_mode()``. On CUDA it reads
     ``torch.cuda.max_memory_allocated`` around the call. On any other device (the CPU, and MPS,
     which it measures on the CPU instead), Python's ``tracemalloc`` cannot see torch's
     allocations, so it runs the calls in a fresh Python process and reports how far the
@@ -182,6 +228,8 @@ def peak_memory_mib(method: str, sizes: Sequence[int], heads: int = 1, d: int = 
     sizes = sorted(sizes)
     device = device or torch.device("cpu")
     if device.type == "cuda":
+        if method.startswith("torch_mha"):
+            raise ValueError(f"{method} is measured on the CPU only")
         return [_cuda_peak_mib(method, n, heads, d, device) for n in sizes]
     try:
         import resource  # noqa: F401  (POSIX only)

@@ -6,6 +6,7 @@ from autograder.diagnose import Misconception, variant
 ONLINE = "The online softmax"
 BLOCKWISE = "Blockwise attention"
 TRITON = "A Triton kernel"
+BACKWARD = "The backward pass"
 
 ONLINE_SOFTMAX = '''
 def online_softmax(s, block_size):
@@ -40,6 +41,29 @@ def blockwise_attention(q, k, v, block_size, causal=False):
         acc = acc * torch.exp(m - m_new) + p @ vb
         m = m_new
     return acc / total
+'''
+
+BLOCKWISE_BACKWARD = '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    scale = q.shape[-1] ** -0.5
+    D = (d_out * out).sum(dim=-1, keepdim=True)
+    L = lse[..., None]
+    rows = torch.arange(q.shape[-2])[:, None]
+    dq = torch.zeros_like(q)
+    dks, dvs = [], []
+    for start in range(0, k.shape[-2], block_size):
+        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
+        s = q @ kb.transpose(-2, -1) * scale
+        p = torch.exp(s - L)
+        if causal:
+            cols = start + torch.arange(kb.shape[-2])
+            p = p.masked_fill(cols > rows, 0.0)
+        dvs.append(p.transpose(-2, -1) @ d_out)
+        dp = d_out @ vb.transpose(-2, -1)
+        ds = p * (dp - D)
+        dq = dq + ds @ kb * scale
+        dks.append(ds.transpose(-2, -1) @ q * scale)
+    return dq, torch.cat(dks, dim=-2), torch.cat(dvs, dim=-2)
 '''
 
 TRITON_ATTENTION = '''
@@ -134,6 +158,42 @@ def online_softmax(s, block_size):
         "08.blockwise_attention", "no-scaling",
         "Your blockwise attention leaves out the factor 1 / sqrt(d_k) on the scores.",
         BLOCKWISE, variant(BLOCKWISE_ATTENTION, (" * scale\n", "\n"))),
+    Misconception(
+        "08.blockwise_backward", "softmax-derivative-without-d",
+        "Your backward pass takes dS = P * dP and leaves out the row term D = rowsum(dO * O), the part of "
+        "the softmax's derivative that comes from the weights summing to 1.",
+        BACKWARD, variant(BLOCKWISE_BACKWARD, ("ds = p * (dp - D)", "ds = p * dp"))),
+    Misconception(
+        "08.blockwise_backward", "weights-normalised-per-block",
+        "Your backward pass recomputes each block's weights with a softmax over that block alone, so they "
+        "sum to 1 within the block: recompute them from the saved log-sum-exp of the whole row, exp(S - L).",
+        BACKWARD, variant(BLOCKWISE_BACKWARD, ("p = torch.exp(s - L)", "p = torch.softmax(s, dim=-1)"))),
+    Misconception(
+        "08.blockwise_backward", "no-scaling-in-dq-dk",
+        "Your dQ and dK leave out the factor 1 / sqrt(d_k) that the scores carry, so both are sqrt(d_k) "
+        "times too large (dV is right).",
+        BACKWARD, variant(BLOCKWISE_BACKWARD, ("dq = dq + ds @ kb * scale", "dq = dq + ds @ kb"),
+                          ("dks.append(ds.transpose(-2, -1) @ q * scale)", "dks.append(ds.transpose(-2, -1) @ q)"))),
+    Misconception(
+        "08.blockwise_backward", "causal-mask-forgotten",
+        "Your backward pass recomputes the weights without the causal mask, so keys after the query get "
+        "gradients: set P to 0 where j > i, as the forward pass did.",
+        BACKWARD, variant(BLOCKWISE_BACKWARD, ("        if causal:\n            cols = start + torch.arange(kb.shape[-2])\n"
+                                               "            p = p.masked_fill(cols > rows, 0.0)\n", ""))),
+    Misconception(
+        "08.blockwise_backward", "builds-the-full-matrix",
+        "Your backward pass builds the whole (n, m) matrix of scores or weights (autograd through the formula "
+        "does): recompute them one block of keys at a time.",
+        BACKWARD, '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    qq, kk, vv = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+    with torch.enable_grad():
+        s = qq @ kk.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if causal:
+            s = s.masked_fill(~torch.ones(s.shape[-2:], dtype=torch.bool).tril(), float("-inf"))
+        o = torch.softmax(s, dim=-1) @ vv
+        return torch.autograd.grad(o, (qq, kk, vv), grad_outputs=d_out)
+'''),
     Misconception(
         "08.triton_attention", "output-not-rescaled",
         "Your kernel rescales the running sum but not the accumulator when the maximum grows, so earlier "

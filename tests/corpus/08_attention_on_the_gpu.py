@@ -44,9 +44,30 @@ def blockwise_attention(q, k, v, block_size, causal=False):
     return o / z
 '''
 
+BACKWARD = '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    inv = q.shape[-1] ** -0.5
+    n, m = q.shape[-2], k.shape[-2]
+    rowterm = torch.einsum("...nc,...nc->...n", d_out, out)[..., None]
+    grads_q = torch.zeros_like(q)
+    grads_k, grads_v = torch.empty_like(k), torch.empty_like(v)
+    for j in range(0, m, block_size):
+        kj, vj = k[..., j:j + block_size, :], v[..., j:j + block_size, :]
+        prob = (torch.matmul(q, kj.mT) * inv - lse[..., None]).exp()
+        if causal:
+            keep = torch.arange(j, j + kj.shape[-2])[None, :] <= torch.arange(n)[:, None]
+            prob = prob * keep
+        grads_v[..., j:j + block_size, :] = prob.mT @ d_out
+        dscore = prob * (d_out @ vj.mT - rowterm)
+        grads_k[..., j:j + block_size, :] = dscore.mT @ q * inv
+        grads_q += dscore @ kj * inv
+    return grads_q, grads_k, grads_v
+'''
+
 CORRECT = {
     "08.online_softmax": [ONLINE],
     "08.blockwise_attention": [BLOCKWISE],
+    "08.blockwise_backward": [BACKWARD],
 }
 
 WRONG = [
@@ -69,10 +90,26 @@ def online_softmax(s, block_size):
     ("08.blockwise_attention", {"causal-diagonal-masked"}, BLOCKWISE.replace(
         "[None, :] > torch.arange(n)", "[None, :] >= torch.arange(n)")),
     ("08.blockwise_attention", set(), BLOCKWISE.replace("/ math.sqrt(q.shape[-1])", "/ q.shape[-1]")),
+    ("08.blockwise_backward", {"softmax-derivative-without-d"}, BACKWARD.replace("(d_out @ vj.mT - rowterm)", "(d_out @ vj.mT)")),
+    ("08.blockwise_backward", {"weights-normalised-per-block"}, BACKWARD.replace(
+        "(torch.matmul(q, kj.mT) * inv - lse[..., None]).exp()", "torch.softmax(torch.matmul(q, kj.mT) * inv, dim=-1)")),
+    ("08.blockwise_backward", {"causal-mask-forgotten"}, BACKWARD.replace("prob = prob * keep", "pass")),
+    ("08.blockwise_backward", set(), BACKWARD.replace("grads_v[..., j:j + block_size, :] = prob.mT @ d_out",
+                                                      "grads_v[..., j:j + block_size, :] = prob.mT @ out")),
+    ("08.blockwise_backward", set(), BACKWARD.replace("dscore.mT @ q * inv", "dscore.mT @ q")),
+    ("08.blockwise_backward", {"builds-the-full-matrix"}, '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    p = torch.exp(torch.einsum("...id,...jd->...ij", q, k) / math.sqrt(q.shape[-1]) - lse[..., None])
+    if causal:
+        p = p.tril()
+    ds = p * (torch.einsum("...ic,...jc->...ij", d_out, v) - (d_out * out).sum(-1, keepdim=True))
+    scale = 1 / math.sqrt(q.shape[-1])
+    return ds @ k * scale, ds.mT @ q * scale, p.mT @ d_out
+'''),
     ("08.triton_attention", {"output-not-rescaled"}, KERNEL.replace("acc = acc * alpha[:, None] +", "acc = acc +")),
     ("08.triton_attention", {"causal-diagonal-masked"}, KERNEL.replace(
         "(offs_n[None, :] <= offs_m[:, None])", "(offs_n[None, :] < offs_m[:, None])")),
 ]
 
 VARIANTS = {"08.online_softmax": {"running-sum-not-rescaled"}, "08.blockwise_attention": {"causal-positions-within-the-block"},
-            "08.triton_attention": {"output-not-rescaled"}}
+            "08.blockwise_backward": set(), "08.triton_attention": {"output-not-rescaled"}}

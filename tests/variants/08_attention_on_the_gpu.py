@@ -36,6 +36,34 @@ def blockwise_attention(q, k, v, block_size, causal=False):
         biggest, total = new_biggest, new_total
     return out
 ''',
+    "08.blockwise_backward": '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    # two passes, FlashAttention-1 style: D from the recomputed P and dP, then the gradients;
+    # einsum throughout, and dQ written into a preallocated tensor block by block of queries too
+    n, m = q.shape[-2], k.shape[-2]
+    c = 1.0 / math.sqrt(q.shape[-1])
+
+    def weights(j0, j1):
+        p = torch.exp(torch.einsum("...id,...jd->...ij", q, k[..., j0:j1, :]) * c - lse[..., :, None])
+        if causal:
+            p = torch.where(torch.arange(j0, j1)[None, :] <= torch.arange(n)[:, None], p, torch.zeros_like(p))
+        return p
+
+    D = torch.zeros_like(lse)
+    for j0 in range(0, m, block_size):
+        j1 = min(j0 + block_size, m)
+        dp = torch.einsum("...ic,...jc->...ij", d_out, v[..., j0:j1, :])
+        D = D + (weights(j0, j1) * dp).sum(-1)
+    dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
+    for j0 in range(0, m, block_size):
+        j1 = min(j0 + block_size, m)
+        p = weights(j0, j1)
+        dv[..., j0:j1, :] = torch.einsum("...ij,...ic->...jc", p, d_out)
+        ds = p * (torch.einsum("...ic,...jc->...ij", d_out, v[..., j0:j1, :]) - D[..., :, None])
+        dk[..., j0:j1, :] = torch.einsum("...ij,...id->...jd", ds, q) * c
+        dq += torch.einsum("...ij,...jd->...id", ds, k[..., j0:j1, :]) * c
+    return dq, dk, dv
+''',
     "08.triton_attention": '''
 def triton_attention(q, k, v, causal=False):
     @triton.jit
@@ -112,6 +140,24 @@ def blockwise_attention(q, k, v, block_size, causal=False):
         acc = acc * rescale + p @ v_block
         row_max = new_max
     return acc / row_sum
+''',
+    "08.blockwise_backward": '''
+def blockwise_backward(q, k, v, out, lse, d_out, block_size, causal=False):
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    delta = (d_out * out).sum(dim=-1, keepdim=True)
+    rows = torch.arange(q.shape[-2])[:, None]
+    d_q = torch.zeros_like(q)
+    d_k, d_v = [], []
+    for start in range(0, k.shape[-2], block_size):
+        k_block, v_block = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
+        p = torch.exp(q @ k_block.transpose(-2, -1) * scale - lse.unsqueeze(-1))
+        if causal:
+            p = p.masked_fill(torch.arange(k_block.shape[-2])[None, :] > rows, 0.0)  # forgets the block's start
+        d_v.append(p.transpose(-2, -1) @ d_out)
+        d_s = p * (d_out @ v_block.transpose(-2, -1) - delta)
+        d_q = d_q + d_s @ k_block * scale
+        d_k.append(d_s.transpose(-2, -1) @ q * scale)
+    return d_q, torch.cat(d_k, dim=-2), torch.cat(d_v, dim=-2)
 ''',
     "08.triton_attention": '''
 def triton_attention(q, k, v, causal=False):
