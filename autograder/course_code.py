@@ -34,7 +34,7 @@ ANSWERS: dict[str, list[str]] = {
     "attn.encoder.Attention": ["06.multi_head_attention", "06.repaired_attention", "09.multi_head_attention"],
     "attn.encoder.EncoderLayer": ["07.encoder_block"],
     "attn.encoder.padding_mask": ["04.padding_mask"],
-    "attn.flash.causal_allowed": ["04.causal_mask"],
+    "attn.flash.causal_allowed": ["04.decoder_mask"],
     "attn.flash.naive_attention": _ATTENTION,
     "attn.flash.merged_blockwise_attention": _ATTENTION,
     "attn.ner.first_subtoken_labels": ["09.align_labels"],

@@ -18,14 +18,23 @@ _check(padding_mask, torch.tensor([2, 7]), 10)
 # %% 04.padding_mask | one sequence of length 1
 _check(padding_mask, torch.tensor([1]), 1)
 
-# %% 04.causal_mask | n = 3
-_check(causal_mask, 3)
+# %% 04.decoder_mask | right padding, lengths 3, 5 and 1 padded to 5
+_check(decoder_mask, torch.tensor([3, 5, 1]), 5)
 
-# %% 04.causal_mask | n = 6
-_check(causal_mask, 6)
+# %% 04.decoder_mask | left padding, lengths 2, 4 and 1 padded to 4
+_check(decoder_mask, torch.tensor([2, 4, 1]), 4, "left")
 
-# %% 04.causal_mask | a longer sequence, n = 11
-_check(causal_mask, 11)
+# %% 04.decoder_mask | left padding with an empty and a full sequence of 6
+_check(decoder_mask, torch.tensor([0, 6]), 6, "left")
+
+# %% 04.decoder_mask | right padding with an empty sequence, padded to 3
+_check(decoder_mask, torch.tensor([0, 2]), 3, "right")
+
+# %% 04.decoder_mask | one full sequence of 7: the plain causal mask
+_check(decoder_mask, torch.tensor([7]), 7)
+
+# %% 04.decoder_mask | left padding, lengths 5 and 3 padded to 8
+_check(decoder_mask, torch.tensor([5, 3]), 8, "left")
 
 # %% 04.masked_softmax | batch (2, 3, 5) with a key-padding mask (2, 1, 5) that broadcasts
 rng = np.random.default_rng(4001)

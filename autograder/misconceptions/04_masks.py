@@ -7,6 +7,18 @@ CAUSAL = "A causal mask"
 FULLY_MASKED = "The fully masked row"
 AFTER = "Why not mask after the softmax?"
 TRAP = "The trap: `True` means opposite things"
+TOGETHER = "Padding and causal together"
+
+DECODER = '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    positions = torch.arange(max_len)
+    if padding_side == "right":
+        real = positions[None, :] < lengths[:, None]
+    else:
+        real = positions[None, :] >= (max_len - lengths)[:, None]
+    causal = {causal}
+    return causal[None, :, :] & real[:, None, :]
+'''
 
 SOFTMAX_THEN_MASK = '''
 def masked_softmax(scores, mask):
@@ -56,36 +68,46 @@ def padding_mask(lengths, max_len):
     return torch.arange(max_len)[:, None] < lengths[None, :]
 '''),
     Misconception(
-        "04.causal_mask", "diagonal-masked",
-        "Your causal mask is off by one: it also hides the diagonal, so a token cannot attend to itself "
-        "(and the first token to nothing); keep j <= i, tril with diagonal=0.",
-        CAUSAL, '''
-def causal_mask(n):
-    return torch.tril(torch.ones(n, n, dtype=torch.bool), diagonal=-1)
-'''),
-    Misconception(
-        "04.causal_mask", "upper-triangle",
-        "Your causal mask keeps the upper triangle, which lets each query see the future and not the past: "
+        "04.decoder_mask", "future-allowed",
+        "Your causal part keeps the upper triangle, which lets each query see the future and not the past: "
         "query i may attend to keys j <= i, the lower triangle.",
-        CAUSAL, '''
-def causal_mask(n):
-    return torch.triu(torch.ones(n, n, dtype=torch.bool))
+        CAUSAL, DECODER.format(causal="positions[None, :] >= positions[:, None]")),
+    Misconception(
+        "04.decoder_mask", "diagonal-masked",
+        "Your causal part also hides the diagonal, so a token cannot attend to itself (and the first token to "
+        "nothing): keep j <= i, tril with diagonal=0.",
+        CAUSAL, DECODER.format(causal="positions[None, :] < positions[:, None]")),
+    Misconception(
+        "04.decoder_mask", "left-padding-ignored",
+        "Your mask always takes the first lengths[b] positions as the real ones, but with padding_side=\"left\" "
+        "the padding comes first and the real tokens are the last lengths[b] positions.",
+        TOGETHER, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    positions = torch.arange(max_len)
+    real = positions[None, :] < lengths[:, None]
+    causal = positions[None, :] <= positions[:, None]
+    return causal[None, :, :] & real[:, None, :]
 '''),
     Misconception(
-        "04.causal_mask", "true-marks-the-future",
-        "Your causal mask is True for the future keys, PyTorch's attn_mask convention for nn.MultiheadAttention, "
-        "the opposite of this course's: here True means may attend.",
-        TRAP, '''
-def causal_mask(n):
-    return torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+        "04.decoder_mask", "padding-on-the-query-axis",
+        "Your mask hides the rows of the pad queries instead of the columns of the pad keys, so real queries "
+        "still attend to padding: a key mask varies along the last axis, real[:, None, :].",
+        TOGETHER, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    positions = torch.arange(max_len)
+    if padding_side == "right":
+        real = positions[None, :] < lengths[:, None]
+    else:
+        real = positions[None, :] >= (max_len - lengths)[:, None]
+    causal = positions[None, :] <= positions[:, None]
+    return causal[None, :, :] & real[:, :, None]
 '''),
     Misconception(
-        "04.causal_mask", "numbers-not-booleans",
-        "Your causal mask holds the floats 0 and 1 instead of booleans: build it with dtype=torch.bool.",
-        CAUSAL, '''
-def causal_mask(n):
-    return torch.tril(torch.ones(n, n))
-'''),
+        "04.decoder_mask", "or-instead-of-and",
+        "Your mask combines the causal and the padding masks with | (allowed by either), so queries see the "
+        "future and the padding: a pair is allowed only when both masks allow it, &.",
+        TOGETHER, DECODER.format(causal="positions[None, :] <= positions[:, None]").replace(
+            "causal[None, :, :] & real", "causal[None, :, :] | real")),
     Misconception(
         "04.masked_softmax", "large-finite-fill",
         "Your softmax fills masked scores with a large finite negative number, so a row with no allowed key "

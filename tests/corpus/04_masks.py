@@ -5,9 +5,23 @@ CORRECT = {
 def padding_mask(lengths, max_len):
     return torch.stack([torch.arange(max_len) < int(n) for n in lengths])
 '''],
-    "04.causal_mask": ['''
-def causal_mask(n):
-    return ~torch.ones(n, n, dtype=torch.bool).triu(1)
+    "04.decoder_mask": ['''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    causal = torch.tril(torch.ones(max_len, max_len, dtype=torch.bool))
+    keys = torch.arange(max_len).expand(len(lengths), max_len)
+    if padding_side == "left":
+        keys = keys.flip(-1)  # count positions from the end
+    real = keys < lengths.unsqueeze(1)
+    return causal.unsqueeze(0) & real.unsqueeze(1)
+''', '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    rows = []
+    for n in lengths.tolist():
+        pad = [False] * (max_len - n)
+        real = [True] * n + pad if padding_side == "right" else pad + [True] * n
+        rows.append(torch.tensor(real, dtype=torch.bool))
+    causal = ~torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
+    return causal & torch.stack(rows)[:, None, :]
 '''],
     "04.masked_softmax": ['''
 def masked_softmax(scores, mask):
@@ -42,19 +56,39 @@ def padding_mask(lengths, max_len):
 def padding_mask(lengths, max_len):
     return torch.arange(max_len)[None, :] < (lengths[:, None] - 1)
 '''),
-    ("04.causal_mask", {"diagonal-masked"}, '''
-def causal_mask(n):
-    i = torch.arange(n)
-    return i[None, :] < i[:, None]
+    ("04.decoder_mask", {"left-padding-ignored"}, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    mask = torch.tril(torch.ones(len(lengths), max_len, max_len)).bool()
+    for b, n in enumerate(lengths.tolist()):
+        mask[b, :, n:] = False
+    return mask
 '''),
-    ("04.causal_mask", {"true-marks-the-future"}, '''
-def causal_mask(n):
-    return torch.ones(n, n).triu(diagonal=1).bool()
+    ("04.decoder_mask", {"future-allowed"}, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    j = torch.arange(max_len)
+    if padding_side == "left":
+        real = j[None, :] >= max_len - lengths[:, None]
+    else:
+        real = j[None, :] < lengths[:, None]
+    return torch.triu(torch.ones(max_len, max_len, dtype=torch.bool)) & real[:, None, :]
 '''),
-    ("04.causal_mask", {"upper-triangle"}, '''
-def causal_mask(n):
-    i = torch.arange(n)
-    return i[:, None] <= i[None, :]
+    ("04.decoder_mask", {"padding-on-the-query-axis"}, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    j = torch.arange(max_len)
+    real = (j >= max_len - lengths[:, None]) if padding_side == "left" else (j < lengths[:, None])
+    return torch.tril(torch.ones(max_len, max_len)).bool() & real.unsqueeze(-1)
+'''),
+    ("04.decoder_mask", {"or-instead-of-and"}, '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    j = torch.arange(max_len)
+    real = (j >= max_len - lengths[:, None]) if padding_side == "left" else (j < lengths[:, None])
+    return torch.logical_or(torch.tril(torch.ones(max_len, max_len, dtype=torch.bool)), real[:, None, :])
+'''),
+    ("04.decoder_mask", set(), '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    j = torch.arange(max_len)
+    real = (j > max_len - lengths[:, None]) if padding_side == "left" else (j < lengths[:, None])
+    return torch.tril(torch.ones(max_len, max_len, dtype=torch.bool)) & real[:, None, :]
 '''),
     ("04.masked_softmax", {"large-finite-fill"}, '''
 def masked_softmax(scores, mask):
@@ -96,5 +130,5 @@ def masked_attention(Q, K, V, mask):
 '''),
 ]
 
-VARIANTS = {"04.padding_mask": {"off-by-one"}, "04.causal_mask": {"upper-triangle"},
+VARIANTS = {"04.padding_mask": {"off-by-one"}, "04.decoder_mask": {"left-padding-ignored"},
             "04.masked_softmax": {"large-finite-fill"}, "04.masked_attention": {"nan-in-fully-masked-rows"}}

@@ -12,11 +12,15 @@ def padding_mask(lengths, max_len):
         mask[b, :length] = True  # a loop instead of broadcasting
     return mask
 ''',
-    "04.causal_mask": '''
-def causal_mask(n):
-    rows = torch.arange(n)[:, None]
-    cols = torch.arange(n)[None, :]
-    return cols <= rows
+    "04.decoder_mask": '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    mask = torch.zeros(len(lengths), max_len, max_len, dtype=torch.bool)
+    for b, length in enumerate(lengths.tolist()):  # one sequence at a time
+        first = 0 if padding_side == "right" else max_len - length
+        for i in range(max_len):
+            for j in range(first, min(first + length, i + 1)):
+                mask[b, i, j] = True
+    return mask
 ''',
     "04.masked_softmax": '''
 def masked_softmax(scores, mask):
@@ -45,9 +49,11 @@ WRONG = {
 def padding_mask(lengths, max_len):
     return torch.arange(max_len)[None, :] <= lengths[:, None]  # off by one
 ''',
-    "04.causal_mask": '''
-def causal_mask(n):
-    return torch.triu(torch.ones(n, n, dtype=torch.bool))  # upper triangle: looks at the future
+    "04.decoder_mask": '''
+def decoder_mask(lengths, max_len, padding_side="right"):
+    real = torch.arange(max_len)[None, :] < lengths[:, None]  # right padding, whatever the side
+    causal = torch.tril(torch.ones(max_len, max_len, dtype=torch.bool))
+    return causal & real[:, None, :]
 ''',
     "04.masked_softmax": '''
 def masked_softmax(scores, mask):
