@@ -1,10 +1,13 @@
 # Hidden checks for chapter 7. Each "# %% <exercise id> | <label>" block is one check cell,
 # run in the learner's kernel after that exercise's cell; the label is what a learner sees.
-# The inputs differ from the notebook's public self-checks on purpose. Nothing here trains.
+# The inputs differ from the notebook's public self-checks on purpose. Nothing here trains. The encoder
+# block is given the course's attn.encoder.Attention, so its grade does not depend on chapter 6.
 
 # %% setup
 import torch
 from torch import nn
+
+from attn.encoder import Attention
 
 
 def _randn(seed, *shape, dtype=torch.float32):
@@ -12,15 +15,21 @@ def _randn(seed, *shape, dtype=torch.float32):
 
 
 def _run_block(block_class, seed, norm_first, x, mask=None, d_model=8, num_heads=2, d_ff=12, dropout=0.1):
-    """Copy a seeded nn.TransformerEncoderLayer's weights into block_class(...) and run it in eval mode."""
+    """Copy a seeded nn.TransformerEncoderLayer's weights into block_class(...) built around the course's
+    attention module, and run it in eval mode."""
     torch.manual_seed(seed)
     theirs = nn.TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=dropout, activation="gelu",
                                         batch_first=True, norm_first=norm_first)
     with torch.no_grad():
         for parameter in theirs.parameters():
             parameter.add_(0.2 * torch.randn_like(parameter))  # no parameter keeps its default value
-    ours = block_class(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first)
-    ours.load_state_dict(theirs.state_dict())
+    state = dict(theirs.state_dict())
+    weights, biases = state.pop("self_attn.in_proj_weight").chunk(3), state.pop("self_attn.in_proj_bias").chunk(3)
+    for name, weight, bias in zip(("q_proj", "k_proj", "v_proj"), weights, biases):
+        state[f"self_attn.{name}.weight"], state[f"self_attn.{name}.bias"] = weight, bias
+    ours = block_class(d_model, d_ff, Attention(d_model, num_heads, dropout=dropout), dropout=dropout,
+                       norm_first=norm_first)
+    ours.load_state_dict(state)
     ours.to(x.dtype).eval()
     with torch.no_grad():
         return ours(x, mask=mask)

@@ -22,10 +22,10 @@ def feed_forward(x, w1, b1, w2, b2):
 
 BLOCK = '''
 class EncoderBlock(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, d_ff, attention, dropout=0.1, norm_first=False):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = nn.MultiheadAttention(d_model, num_heads, dropout=dropout, batch_first=True)
+        self.self_attn = attention
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.norm1 = nn.LayerNorm(d_model)
@@ -35,8 +35,7 @@ class EncoderBlock(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def attend(self, h, mask):
-        blocked = None if mask is None else ~mask
-        return self.dropout1(self.self_attn(h, h, h, attn_mask=blocked, need_weights=False)[0])
+        return self.dropout1(self.self_attn(h, h, h, mask=mask))
 
     def feed(self, h):
         return self.dropout2(self.linear2(self.dropout(nn.functional.gelu(self.linear1(h)))))
@@ -119,10 +118,11 @@ def layer_norm(x, weight, bias, eps):
         "PyTorch layer it must match).",
         MATCHED, variant(BLOCK, ("nn.functional.gelu(", "torch.relu("))),
     Misconception(
-        "07.encoder_block", "mask-not-inverted",
-        "Your block passes the course's mask (True = may attend) straight to nn.MultiheadAttention, whose "
-        "attn_mask means the opposite (True = may not attend): pass ~mask.",
-        MATCHED, variant(BLOCK, ("blocked = None if mask is None else ~mask", "blocked = mask"))),
+        "07.encoder_block", "mask-inverted",
+        "Your block inverts the mask, as nn.MultiheadAttention's attn_mask would need, but the attention module "
+        "it is given follows the course's convention (True = may attend): pass the mask unchanged.",
+        MATCHED, variant(BLOCK, ("self.self_attn(h, h, h, mask=mask)",
+                                 "self.self_attn(h, h, h, mask=None if mask is None else ~mask)"))),
     Misconception(
         "07.encoder_block", "normalised-residual",
         "Your pre-norm block adds the sublayer's output to the normalised input instead of to the input "

@@ -2,17 +2,17 @@
 
 BLOCK = '''
 class EncoderBlock(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, d_ff, attention, dropout=0.1, norm_first=False):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = nn.MultiheadAttention(d_model, num_heads, dropout=dropout, batch_first=True)
+        self.self_attn = attention
         self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout, self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(self, x, mask=None):
-        keep_out = None if mask is None else mask.logical_not()
-        sa = lambda h: self.dropout1(self.self_attn(h, h, h, attn_mask=keep_out, need_weights=False)[0])
+        allowed = mask
+        sa = lambda h: self.dropout1(self.self_attn(h, h, h, mask=allowed))
         ff = lambda h: self.dropout2(self.linear2(self.dropout(torch.nn.functional.gelu(self.linear1(h)))))
         if self.norm_first:
             h = x + sa(self.norm1(x))
@@ -75,7 +75,8 @@ def feed_forward(x, w1, b1, w2, b2):
 '''),
     ("07.encoder_block", {"always-post-norm"}, BLOCK.replace("if self.norm_first:", "if self.norm_first and False:")),
     ("07.encoder_block", {"relu-activation"}, BLOCK.replace("torch.nn.functional.gelu(", "torch.nn.functional.relu(")),
-    ("07.encoder_block", {"mask-not-inverted"}, BLOCK.replace("mask.logical_not()", "mask")),
+    ("07.encoder_block", {"mask-inverted"}, BLOCK.replace("allowed = mask", "allowed = None if mask is None else mask.logical_not()")),
+    ("07.encoder_block", set(), BLOCK.replace("h = self.norm1(x + sa(x))", "h = self.norm1(x) + sa(x)")),
     ("07.encoder_block", {"normalised-residual"}, BLOCK.replace(
         "h = x + sa(self.norm1(x))\n            return h + ff(self.norm2(h))",
         "x = self.norm1(x)\n            h = x + sa(x)\n            h = self.norm2(h)\n            return h + ff(h)")),

@@ -17,10 +17,10 @@ def feed_forward(x, w1, b1, w2, b2):
 ''',
     "07.encoder_block": '''
 class EncoderBlock(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, d_ff, attention, dropout=0.1, norm_first=False):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = nn.MultiheadAttention(d_model, num_heads, dropout=dropout, batch_first=True)
+        self.self_attn = attention
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.norm1 = nn.LayerNorm(d_model)
@@ -30,9 +30,7 @@ class EncoderBlock(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def _sa(self, h, mask):
-        # a float mask: 0 where allowed, -inf where blocked
-        additive = None if mask is None else torch.zeros(mask.shape, dtype=h.dtype).masked_fill(~mask, float("-inf"))
-        return self.dropout1(self.self_attn(h, h, h, attn_mask=additive)[0])
+        return self.dropout1(self.self_attn(query=h, key=h, value=h, mask=mask))
 
     def _ff(self, h):
         return self.dropout2(self.linear2(self.dropout(torch.nn.functional.gelu(self.linear1(h)))))
@@ -60,10 +58,10 @@ def feed_forward(x, w1, b1, w2, b2):
 ''',
     "07.encoder_block": '''
 class EncoderBlock(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, d_ff, attention, dropout=0.1, norm_first=False):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = nn.MultiheadAttention(d_model, num_heads, dropout=dropout, batch_first=True)
+        self.self_attn = attention
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.norm1 = nn.LayerNorm(d_model)
@@ -73,16 +71,15 @@ class EncoderBlock(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def forward(self, x, mask=None):
-        blocked = None if mask is None else ~mask
         def ff(h):
             return self.linear2(nn.functional.gelu(self.linear1(h)))
         if self.norm_first:
             # pre-norm written with the residual added to the normalised input
             h = self.norm1(x)
-            h = h + self.self_attn(h, h, h, attn_mask=blocked)[0]
+            h = h + self.self_attn(h, h, h, mask=mask)
             g = self.norm2(h)
             return g + ff(g)
-        h = self.norm1(x + self.self_attn(x, x, x, attn_mask=blocked)[0])
+        h = self.norm1(x + self.self_attn(x, x, x, mask=mask))
         return self.norm2(h + ff(h))
 ''',
 }
