@@ -132,13 +132,13 @@ def multi_head_attention(num_heads: int = 4) -> Figure:
                                         linewidth=0.8))
         arrow(ax, (2.85, y), (3.15, y_mid + 0.3 * (1 if name == "Q" else -1 if name == "V" else 0)))
     note(ax, 2.45, y_mid + 1.45, f"split into h = {num_heads} heads\n(B, h, n, d/h)", ha="center")
-    box(ax, 3.95, y_mid, 1.55, 1.0, "attention, in every head:\n" + r"$\mathrm{softmax}(QK^\top/\sqrt{d/h})\,V$",
+    box(ax, 3.95, y_mid, 1.55, 1.0, "attention\nin every head:\n" + r"$\mathrm{softmax}(QK^\top/\sqrt{d/h})\,V$",
         HEAD)
     note(ax, 3.95, y_mid - 0.8, "weights (B, h, n, n)\nout (B, h, n, d/h)", ha="center")
     arrow(ax, (4.75, y_mid), (4.9, y_mid))
     box(ax, 5.25, y_mid, 0.7, 0.6, "merge\n(B, n, d)", DATA)
     arrow(ax, (5.6, y_mid), (5.75, y_mid))
-    box(ax, 6.2, y_mid, 0.9, 0.6, "$\\cdot\\, W_O$\n(B, n, d)", ATTENTION)
-    note(ax, 6.2, y_mid + 0.5, "output", ha="center")
+    box(ax, 6.2, y_mid, 0.9, 0.6, "$W_O$\n(B, n, d)", ATTENTION)
+    note(ax, 6.2, y_mid + 0.55, "output\nprojection", ha="center")
     note(ax, 0.1, 0.2, "d = d_model; one (d, d) matrix per projection holds the h heads side by side")
     return fig

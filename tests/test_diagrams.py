@@ -34,6 +34,14 @@ def test_diagram_text_is_legible_and_inside(draw):
             assert text.get_fontsize() >= 9, text.get_text()
             assert frame.x0 <= extent.x0 and extent.x1 <= frame.x1, text.get_text()
             assert frame.y0 <= extent.y0 and extent.y1 <= frame.y1, text.get_text()
+        boxes = [patch.get_window_extent() for patch in fig.axes[0].patches
+                 if isinstance(patch, matplotlib.patches.FancyBboxPatch)]
+        for text, extent in placed:  # a label that starts inside a box stays inside it
+            centre = ((extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2)
+            for frame_of_box in boxes:
+                if frame_of_box.contains(*centre) and frame_of_box.width > extent.width / 2:
+                    assert (frame_of_box.x0 <= extent.x0 and extent.x1 <= frame_of_box.x1
+                            and frame_of_box.y0 <= extent.y0 and extent.y1 <= frame_of_box.y1), text.get_text()
         for index, (text, extent) in enumerate(placed):
             for other, other_extent in placed[index + 1:]:
                 assert not extent.overlaps(other_extent), (text.get_text(), other.get_text())
