@@ -68,16 +68,19 @@ def _sublayer_stack(ax: Axes, x: float, bottom: float, width: float, step: float
 
 def encoder_block() -> Figure:
     """The post-norm Transformer encoder block of Vaswani et al. (2017), with its residual paths."""
-    fig, ax = _canvas(3.6, 4.2)
+    fig, ax = _canvas(3.6, 4.5)
     x, width = 1.6, 1.9
     box(ax, x, 0.3, width, 0.36, "x: (B, n, d_model)")
     arrow(ax, (x, 0.48), (x, 0.79))
     top = _sublayer_stack(ax, x, 1.0, width, 0.8)
-    arrow(ax, (x, top), (x, top + 0.3))
-    box(ax, x, top + 0.48, width, 0.36, "(B, n, d_model)")
-    note(ax, x + width / 2 + 0.32, 1.4, "residual")
-    note(ax, x + width / 2 + 0.32, 3.0, "residual")
-    note(ax, 0.08, 2.2, "one\nblock", style="italic")
+    ax.add_patch(FancyBboxPatch((x - width / 2 - 0.12, 0.57), width + 0.52, top - 0.45,
+                                boxstyle="round,pad=0.02", facecolor="none", edgecolor="#666666",
+                                linestyle="--", linewidth=1.0))
+    arrow(ax, (x, top + 0.12), (x, top + 0.42))
+    box(ax, x, top + 0.6, width, 0.36, "(B, n, d_model)")
+    note(ax, x + width / 2 + 0.45, 1.4, "residual")
+    note(ax, x + width / 2 + 0.45, 3.0, "residual")
+    note(ax, 0.05, 2.2, "one\nblock", style="italic")
     return fig
 
 
@@ -102,7 +105,7 @@ def encoder_pipelines() -> Figure:
     box(ax, right, 0.96, 2.4, 0.36, "embeddings + positions", DATA)
     arrow(ax, (right, 1.14), (right, 1.42))
     top = _sublayer_stack(ax, right, 1.64, 2.0, 0.62)
-    frame_left, frame_bottom = right - 1.35, 1.28
+    frame_left, frame_bottom = right - 1.35, 1.22
     ax.add_patch(FancyBboxPatch((frame_left, frame_bottom), 2.7 + 0.2, top - frame_bottom + 0.12,
                                 boxstyle="round,pad=0.02", facecolor="none", edgecolor="#666666",
                                 linestyle="--", linewidth=1.0))
