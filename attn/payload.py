@@ -19,8 +19,6 @@ import math
 import sys
 from typing import Any, Callable
 
-import numpy as np
-
 # (rtol, atol) by dtype: loose enough for another order of float operations, tight enough
 # that a result 1% off fails for every value of magnitude 0.2 or more (down to 1e-4 for
 # float32, 1e-7 for float64); the absolute part keeps values near zero from failing on noise.
@@ -35,7 +33,6 @@ DEFAULT_TOLERANCE = (1e-6, 1e-9)
 
 MAX_MESSAGE = 2000  # characters of an error message a payload keeps
 MAX_DEPTH = 20  # nesting of tuples and lists
-_NUMPY_SCALARS = (np.integer, np.floating)
 
 
 def to_payload(value: Any, depth: int = 0) -> dict:
@@ -46,18 +43,19 @@ def to_payload(value: Any, depth: int = 0) -> dict:
     than the data it holds; types are read with ``type()``, never ``__class__``.
     """
     kind = type(value)
+    np = sys.modules.get("numpy")  # no import: a value can only be NumPy's once NumPy is loaded
     if value is None:
         return {"type": "none"}
-    if kind is bool or kind is np.bool_:  # neither can be subclassed
+    if kind is bool or (np is not None and kind is np.bool_):  # neither can be subclassed
         return {"type": "bool", "value": bool(value)}
     if issubclass(kind, (int, float)) and not issubclass(kind, bool):
         number = float.__float__(value) if issubclass(kind, float) else int.__int__(value)
         return {"type": "number", "value": float(number)}
-    if issubclass(kind, _NUMPY_SCALARS) and kind.__module__ == "numpy":  # NumPy's own, not a subclass
-        return {"type": "number", "value": float(value)}
+    if np is not None and issubclass(kind, (np.integer, np.floating)) and kind.__module__ == "numpy":
+        return {"type": "number", "value": float(value)}  # NumPy's own scalars, not a subclass
     if issubclass(kind, str):
         return {"type": "str", "value": str.__str__(value)[:MAX_MESSAGE]}
-    if issubclass(kind, np.ndarray):
+    if np is not None and issubclass(kind, np.ndarray):
         base = np.ndarray.view(value, np.ndarray)
         return _array_payload("numpy", base.shape, str(base.dtype), base.astype(np.float64))
     torch = sys.modules.get("torch")  # no import: a NumPy-only notebook need not load PyTorch
@@ -82,7 +80,8 @@ def _tensor_payload(torch: Any, value: Any) -> dict:
     return _array_payload("torch", shape, dtype, as_float64)
 
 
-def _array_payload(library: str, shape: tuple, dtype: str, values: np.ndarray) -> dict:
+def _array_payload(library: str, shape: tuple, dtype: str, values: Any) -> dict:
+    """``values``: the data as a float64 NumPy array."""
     return {
         "type": "array",
         "library": library,
@@ -195,20 +194,35 @@ def _compare_arrays(expected: dict, got: dict, where: str) -> str | None:
         return f"{_at(where)}expected shape {tuple(expected['shape'])}, got {tuple(got['shape'])}"
     if expected["dtype"] != got["dtype"]:
         return f"{_at(where)}expected dtype {expected['dtype']}, got {got['dtype']}"
-    want = np.asarray(expected["values"], dtype=np.float64)
-    have = np.asarray(got["values"], dtype=np.float64)
+    want, have = _floats(expected["values"]), _floats(got["values"])
+    if len(want) != len(have):  # a payload whose values do not fill its shape
+        return f"{_at(where)}expected {len(want)} values, got {len(have)}"
     rtol, atol = TOLERANCES.get(expected["dtype"], DEFAULT_TOLERANCE)
-    if np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True):
+    if all(_close(h, w, rtol, atol) for h, w in zip(have, want)):
         return None
-    bad_nan = np.isnan(have) & ~np.isnan(want)
-    if bad_nan.any():
-        return f"{_at(where)}got NaN in {int(bad_nan.sum())} of {have.size} entries where numbers were expected"
-    bad_inf = np.isinf(have) & ~np.isinf(want)
-    if bad_inf.any():
-        return f"{_at(where)}got infinity in {int(bad_inf.sum())} of {have.size} entries where finite numbers were expected"
-    finite = np.isfinite(have) & np.isfinite(want)
-    error = float(np.max(np.abs(have[finite] - want[finite]), initial=0.0))
+    bad_nan = sum(math.isnan(h) and not math.isnan(w) for h, w in zip(have, want))
+    if bad_nan:
+        return f"{_at(where)}got NaN in {bad_nan} of {len(have)} entries where numbers were expected"
+    bad_inf = sum(math.isinf(h) and not math.isinf(w) for h, w in zip(have, want))
+    if bad_inf:
+        return f"{_at(where)}got infinity in {bad_inf} of {len(have)} entries where finite numbers were expected"
+    error = max((abs(h - w) for h, w in zip(have, want) if math.isfinite(h) and math.isfinite(w)), default=0.0)
     return f"{_at(where)}values differ, largest absolute error {error:.3g} (shape and dtype are right)"
+
+
+def _floats(values: list) -> list[float]:
+    """An array payload's values as floats (JSON may carry NaN as null or "nan")."""
+    return [math.nan if value is None else float(value) for value in values]
+
+
+def _close(have: float, want: float, rtol: float, atol: float) -> bool:
+    """NumPy's ``isclose`` with ``equal_nan``: ``|have - want| <= atol + rtol * |want|``; NaN
+    matches NaN, and an infinity only the same infinity."""
+    if math.isnan(have) or math.isnan(want):
+        return math.isnan(have) and math.isnan(want)
+    if math.isinf(have) or math.isinf(want):
+        return have == want
+    return abs(have - want) <= atol + rtol * abs(want)
 
 
 def _compare_numbers(want: float | None, have: float | None, where: str) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 
-from autograder import benchmark, grade, gradescope, release
 from autograder.notebooks import ContractError, UsageError
 from autograder.run import Limits
 
@@ -39,9 +39,10 @@ def parser() -> argparse.ArgumentParser:
                          help="processes and threads one submission may run at once (default: %(default)s)")
     grading.add_argument("--no-sandbox", action="store_true",
                          help="run the learners' code without bubblewrap, with your rights (trusted code only)")
+    grading.add_argument("--timings", metavar="FILE",
+                         help="one submission: write where the time went (seconds per part, JSON) to FILE")
     grading.add_argument("--require-sandbox", action="store_true",
                          help="one submission: refuse to grade (exit 2) rather than run it unsandboxed")
-    grading.set_defaults(run=grade.main)
 
     releasing = verbs.add_parser("release", help="write book/ and the golden outputs from solutions/")
     releasing.add_argument("chapters", nargs="*", help="chapter names, e.g. 01_query_key_value (default: all)")
@@ -53,35 +54,29 @@ def parser() -> argparse.ArgumentParser:
                            help="instead: write the learner-facing copy of the course (no solutions/, no golden outputs)")
     releasing.add_argument("--solutions-site", metavar="DIR",
                            help="instead: build the solutions edition of the website, for after the deadline")
-    releasing.set_defaults(run=release.main)
 
     zipping = verbs.add_parser("gradescope", help="build the autograder zip for Gradescope")
     zipping.add_argument("--out", default="autograder.zip", help="where to write it (default: %(default)s)")
     zipping.add_argument("--overwrite", action="store_true", help="replace an existing file")
     zipping.add_argument("--no-sandbox", action="store_true",
                          help="let Gradescope grade without bubblewrap when its container cannot run it")
-    zipping.set_defaults(run=gradescope.main)
 
     timing = verbs.add_parser("benchmark", help="measure seconds per submission and submissions per minute")
     timing.add_argument("chapters", nargs="*", help="chapters to time (default: all)")
     timing.add_argument("--repeat", type=int, default=3, help="gradings per chapter (default: %(default)s)")
     timing.add_argument("--jobs", type=int, default=2, help="workers for the class run (default: %(default)s)")
     timing.add_argument("--class-size", type=int, default=10, help="submissions in the class run (default: %(default)s)")
-    timing.set_defaults(run=benchmark.main)
-
-    from autograder import report
 
     reporting = verbs.add_parser("report", help="write a class report (HTML and Markdown) from a gradebook")
     reporting.add_argument("gradebook", help="the folder `grade` wrote (gradebook.csv and results/)")
     reporting.add_argument("--out", help="folder for report.html and report.md (default: the gradebook)")
-    reporting.set_defaults(run=report.main)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        return importlib.import_module(f"autograder.{args.verb}").main(args)  # only the verb's own imports
     except (ContractError, UsageError) as problem:
         print(f"error: {problem}")
         return 1

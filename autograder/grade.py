@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from attn.diagnosis import describe
+from autograder import timings
 from autograder.assemble import (Chapter, chapter_names, grading_notebook, load_chapter, load_golden,
                                  resolve_chapter, vary_inputs)
 from autograder.credit import all_or_nothing, credit, whole
@@ -49,6 +50,7 @@ class Grade:
     exercises: list[ExerciseResult]
     notes: list[str]
     seconds: float
+    records: list[dict] = field(default_factory=list, repr=False)  # the grading run's, for the timings
 
     @property
     def score(self) -> float:
@@ -123,7 +125,9 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     submission = prepare(path, expected_chapter, student)
     left = limits.notebook_seconds - (time.perf_counter() - started)
     records = run_grading_notebooks(submission.notebooks, limits, seconds=left)
-    return judged(submission, records, limits, time.perf_counter() - started)
+    grade = judged(submission, records, limits, time.perf_counter() - started)
+    grade.records = records
+    return grade
 
 
 def grade_submissions(paths: list[Path], limits: Limits, expected_chapter: str | None = None,
@@ -277,4 +281,7 @@ def main(args: argparse.Namespace) -> int:
     print(format_report(grade))
     if args.results:
         Path(args.results).write_text(json.dumps(gradescope_results(grade), indent=1))
+    if args.timings:
+        timings.note("done")
+        Path(args.timings).write_text(json.dumps(timings.parts(grade.records)))
     return 0

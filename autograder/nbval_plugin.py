@@ -1,10 +1,10 @@
 """pytest plugin that adapts nbval to grading; it runs in the grader's process, never in the kernel.
 
 Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
-- starts a fresh kernel for each grading notebook, each in a bubblewrap sandbox of its own
-  (``autograder.sandbox``) after the cgroup launcher it is given, talking over IPC sockets in
-  its own folder under ``--grader-channel``, limited by ``attn.grading.start_kernel``; the
-  next notebooks' kernels start while one runs;
+- starts a fresh kernel for each grading notebook, talking over IPC sockets in its own folder
+  under ``--grader-channel``, limited by ``attn.grading.start_kernel``: with the sandbox, a
+  fork of its submission's fork server (``autograder.forked_kernels``), which runs in the
+  submission's bubblewrap sandbox and cgroup; the next notebooks' kernels start while one runs;
 - caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
@@ -26,16 +26,18 @@ from types import MethodType
 
 import nbval.plugin
 import pytest
+import zmq
 from jupyter_client import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from attn.grading import CHECK_MIME
 from attn.payload import compare_payloads, is_payload
-from autograder.sandbox import bwrap_command
+from autograder.forked_kernels import ForkedKernel, ForkServer
 
 _channel = ""
+_report = ""
 _sandbox = False
-_notebooks: list[dict] = []  # by notebook, in the order they run: its course view, launcher and owner
+_notebooks: list[dict] = []  # by notebook, in the order they run: course view, launcher, owner, fork server
 _owner_seconds = 0.0  # time each owner (submission) may take, from its first cell on
 _cell_seconds = 0.0  # the cell time limit asked for (a cell near its submission's limit gets less)
 _owner_started: dict[int, float] = {}
@@ -52,7 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-channel", required=True, help="folder for each kernel's connection file and sockets")
     group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
     group.addoption("--grader-notebooks", required=True,
-                    help="JSON list, one per notebook: its course view, cgroup launcher and owner (submission)")
+                    help="JSON list, one per notebook: its course view, cgroup launcher, owner (submission) "
+                         "and, with the sandbox, the pipes to its submission's fork server")
     group.addoption("--grader-owner-seconds", type=float, required=True, help="time limit of each submission")
     group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
@@ -60,8 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _channel, _sandbox, _notebooks, _owner_seconds, _memory_bytes, _output_bytes, _processes
+    global _channel, _report, _sandbox, _notebooks, _owner_seconds, _memory_bytes, _output_bytes, _processes
     _channel = config.getoption("--grader-channel")
+    _report = config.getoption("--grader-report")
     _notebooks = json.loads(config.getoption("--grader-notebooks"))
     _owner_seconds = config.getoption("--grader-owner-seconds")
     _sandbox = bool(config.getoption("--grader-sandbox"))
@@ -70,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _processes = config.getoption("--grader-processes")
     nbval.plugin.RunningKernel = GraderKernel
     launch_ahead()  # while pytest collects the notebooks
+    _append({"role": "pytest", "configured": time.time()})
 
 
 # The kernel limits itself before any learner code runs: see attn.grading.start_kernel.
@@ -77,36 +82,46 @@ START_KERNEL = "import sys; from attn.grading import start_kernel; start_kernel(
 
 
 class LimitedKernelSpecs(NbvalKernelspecManager):
-    """The current environment's Python kernel, in its own sandbox and with limits."""
+    """The current environment's Python kernel, with limits, after the cgroup launcher it is
+    given (grading without the sandbox)."""
 
-    def __init__(self, channel: Path, notebook: dict) -> None:
+    def __init__(self, launcher: list[str]) -> None:
         super().__init__()
-        self.channel, self.notebook = channel, notebook
+        self.launcher = launcher
 
     def get_kernel_spec(self, kernel_name: str):
         spec = super().get_kernel_spec(kernel_name)
-        sandbox = bwrap_command(Path(self.notebook["course"]), self.channel) if _sandbox else []
-        spec.argv = [*self.notebook["launcher"], *sandbox, sys.executable, "-c", START_KERNEL, "{connection_file}",
-                     str(_memory_bytes), str(_processes)]
-        spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel inside
+        spec.argv = [*self.launcher, sys.executable, "-c", START_KERNEL, "{connection_file}", str(_memory_bytes),
+                     str(_processes)]
         return spec
 
 
-def launch_kernel(kernel_name: str = "python3") -> KernelManager:
-    """Start the next notebook's fresh kernel, with a channel folder of its own (only its sandbox
-    sees it) and that notebook's view of the course package; do not wait for it."""
+_servers: list[ForkServer] = []  # the run's fork server, once a kernel was asked of it
+
+
+def _server(notebook: dict) -> ForkServer:
+    """The run's fork server (the grader started it, with every course view the notebooks
+    need, and passed its pipes and pid)."""
+    if not _servers:
+        _servers.append(ForkServer(*notebook["server"], _memory_bytes, _processes))
+    return _servers[0]
+
+
+def launch_kernel(kernel_name: str = "python3") -> KernelManager | ForkedKernel:
+    """Start the next notebook's fresh kernel, with a channel folder of its own and that
+    notebook's view of the course package; do not wait for it."""
     global _kernels_launched
-    notebook = _notebooks[_kernels_launched]
+    index = _kernels_launched
+    notebook = _notebooks[index]
     _kernels_launched += 1
     channel = Path(tempfile.mkdtemp(prefix="ipc-", dir=_channel))
-    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(channel, notebook),
+    if _sandbox:
+        return _server(notebook).start(str(index), notebook["view"], channel, notebook["cgroup"])
+    manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=LimitedKernelSpecs(notebook["launcher"]),
                             transport="ipc", ip=str(channel / "kernel"),
                             connection_file=str(channel / "kernel.json"))
-    if _sandbox:  # bubblewrap's own processes are visible in the sandbox: give them nothing of ours
-        env = {"PATH": "/usr/bin:/bin"}
-    else:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no grader path
-        env["PYTHONHASHSEED"] = "0"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no grader path
+    env["PYTHONHASHSEED"] = "0"
     # No file of the grader's reaches the kernel: not even pytest's captured output.
     manager.start_kernel(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          cwd=str(channel), env=env)
@@ -115,7 +130,9 @@ def launch_kernel(kernel_name: str = "python3") -> KernelManager:
 
 AHEAD = 2  # kernels started before they are needed
 _kernels_launched = 0  # one per notebook, in the order the notebooks run
-_launched: list[KernelManager] = []  # started ahead, oldest first
+_launched: list[KernelManager | ForkedKernel] = []  # started ahead, oldest first
+_context = zmq.Context()
+_context.setsockopt(zmq.RECONNECT_IVL, 10)  # the client connects before the kernel is up: retry soon
 
 
 def launch_ahead() -> None:
@@ -134,20 +151,38 @@ class GraderKernel(RunningKernel):
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> None:
         self.output_sent: dict[str, int] = {}  # bytes of output per cell execution
         launch_ahead()
+        self.index = _kernels_launched - len(_launched)
         self.km = _launched.pop(0)
         launch_ahead()
         self.kc = self.km.client()
+        self.kc.context = _context
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=startup_timeout)
-        self._ensure_iopub_up()
+        started = time.monotonic()
+        self._wait_until_ready(startup_timeout)
+        _append({"role": "kernel", "notebook": self.index, "waited": round(time.monotonic() - started, 4)})
+
+    def _wait_until_ready(self, seconds: float) -> None:
+        """Wait for the kernel's reply to kernel_info on the shell channel and its idle status
+        on IOPub, which tells that IOPub is connected too."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            request = self.kc.kernel_info()
+            try:
+                self.await_reply(request, timeout=1)
+                self.await_idle(request, 1)
+                return
+            except Empty:
+                continue
+        raise RuntimeError(f"the kernel did not start within {seconds:g} seconds")
 
     def stop(self) -> None:
-        """Kill the kernel without waiting for it: its sandbox's namespace takes every process of
-        it along, and the grader removes the channel folder and the cgroup afterwards."""
+        """Kill the kernel without waiting for it: its namespace takes every process of it
+        along, and the grader removes the channel folder and the cgroup afterwards."""
         self.kc.stop_channels()
-        process = getattr(self.km.provisioner, "process", None)
-        if process is not None:
-            process.kill()
+        if isinstance(self.km, ForkedKernel):
+            self.km.kill()
+        else:
+            self.km.provisioner.process.kill()
         del self.km
 
     def get_message(self, stream: str, timeout: float | None = None) -> dict:
@@ -182,7 +217,11 @@ class GraderKernel(RunningKernel):
         return message
 
     def interrupt(self) -> None:
-        if self.is_alive():
+        if not self.is_alive():
+            return
+        if isinstance(self.km, ForkedKernel):
+            self.km.interrupt_kernel(self.kc)
+        else:
             super().interrupt()
 
 
@@ -252,10 +291,13 @@ def _owner(item: pytest.Item) -> int:
 
 def _write_record(item: pytest.Item, record: dict) -> None:
     """Append one cell's record, as it ends: a run cut short keeps what it has."""
-    record = {**item.cell.metadata.get("grader", {}), "cell": item.cell_num,
-              "notebook": _file_index[item.parent], "owner": _owner(item), **record}
-    with open(item.config.getoption("--grader-report"), "a", encoding="utf-8") as lines:
-        lines.write(json.dumps(record) + "\n")
+    _append({**item.cell.metadata.get("grader", {}), "cell": item.cell_num,
+             "notebook": _file_index[item.parent], "owner": _owner(item), **record})
+
+
+def _append(record: dict) -> None:
+    with open(_report, "a", encoding="utf-8") as lines:
+        lines.write(json.dumps({**record, "at": time.time()}) + "\n")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -311,6 +353,22 @@ def _timed_out_alive(item: pytest.Item, call: pytest.CallInfo) -> bool:
     return call.excinfo is not None and "Timeout" in str(call.excinfo.value) and item.parent.kernel.is_alive()
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
     for manager in _launched:  # started ahead for a notebook that never ran
-        manager.shutdown_kernel(now=True)
+        if isinstance(manager, KernelManager):
+            manager.shutdown_kernel(now=True)
+    for server in _servers:
+        server.close()
+    _exit_status = int(exitstatus)
+
+
+_exit_status = int(pytest.ExitCode.INTERNAL_ERROR)  # until the session has finished
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process as soon as pytest is done: every record is written, and the grader kills
+    whatever is left; the interpreter's own shutdown (ZMQ contexts, client threads) is not waited for."""
+    sys.stdout.flush()
+    os._exit(_exit_status)

@@ -15,7 +15,9 @@ from typing import Iterator
 
 import nbformat
 
+from autograder import timings
 from autograder.course_code import write_course_view
+from autograder.forked_kernels import close_fork_server, imported_modules, launch_fork_server
 from autograder.notebooks import ROOT, write_notebook
 from autograder.sandbox import Cgroup, require_sandbox
 
@@ -54,13 +56,38 @@ def scratch_folder(prefix: str) -> Iterator[Path]:
         subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=False)
 
 
-def course_view(notebook: nbformat.NotebookNode, limits: Limits, folder: Path) -> str:
-    """The course package that ``notebook``'s sandbox shows: for a notebook of one learner
-    exercise, a copy without that exercise's answers; otherwise the package itself."""
+def course_view(notebook: nbformat.NotebookNode, limits: Limits, views: Path) -> str:
+    """The course package that ``notebook``'s kernel sees: for a notebook of one learner
+    exercise, a copy without that exercise's answers (one per exercise in ``views``);
+    otherwise the package itself."""
     exercise_id = notebook.metadata.get("grader", {}).get("exercise")
     if not limits.sandbox or exercise_id is None:
         return str(ROOT / "attn")
-    return str(write_course_view(ROOT / "attn", exercise_id, folder / "attn"))
+    view = views / exercise_id / "attn"
+    if not view.exists():
+        write_course_view(ROOT / "attn", exercise_id, view)
+    return str(view)
+
+
+@contextlib.contextmanager
+def _fork_server(notebooks: list[nbformat.NotebookNode], described: list[dict],
+                 channel_root: Path) -> Iterator[list[int]]:
+    """Start the run's kernel fork server (before pytest, so that its imports overlap with
+    pytest's start-up), with every course view the notebooks need and the modules the grader's
+    own cells import; note in each notebook's description its view's name and the server's
+    pipes and pid, for the plugin; kill it afterwards. Yields the file descriptors to pass."""
+    names = {path: str(number) for number, path in enumerate(dict.fromkeys(d["course"] for d in described))}
+    setup = [cell.source for notebook in notebooks for cell in notebook.cells
+             if cell.metadata.get("grader", {}).get("role") in ("prelude", "setup")]
+    server = launch_fork_server({name: Path(path) for path, name in names.items()}, channel_root,
+                                imported_modules(setup))
+    try:
+        pipes = [server.stdin.fileno(), server.stdout.fileno()]
+        for description in described:
+            description.update(view=names[description["course"]], server=[*pipes, server.pid])
+        yield pipes
+    finally:
+        close_fork_server(server)
 
 
 def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, seconds: float | None = None) -> list[dict]:
@@ -87,22 +114,23 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
     if seconds is None:  # each submission's own limit, and time to start and stop its kernels
         seconds = (limits.notebook_seconds + 30) * len(set(owners))
     with tempfile.TemporaryDirectory(prefix="grader-") as private, scratch_folder("attn-ipc-") as channel_dir, \
-            contextlib.ExitStack() as stack:
+            tempfile.TemporaryDirectory(prefix="attn-views-") as views, contextlib.ExitStack() as stack:
         cgroups = {owner: stack.enter_context(Cgroup(limits.memory_mb, limits.processes)) for owner in set(owners)}
         private_dir, channel = Path(private), str(channel_dir)
         report_path = private_dir / "report.json"
         paths = [private_dir / f"grading-{index:02d}.ipynb" for index in range(len(notebooks))]
         for notebook, path in zip(notebooks, paths):
             write_notebook(notebook, path)
-        described = [{"course": course_view(notebook, limits, private_dir / f"course-{index:02d}"),
-                      "launcher": cgroups[owner].launcher(), "owner": owner}
-                     for index, (notebook, owner) in enumerate(zip(notebooks, owners))]
+        described = [{"course": course_view(notebook, limits, Path(views)), "launcher": cgroups[owner].launcher(),
+                      "cgroup": cgroups[owner].procs_files(), "owner": owner}
+                     for notebook, owner in zip(notebooks, owners)]
+        pipes = stack.enter_context(_fork_server(notebooks, described, channel_dir)) if limits.sandbox else []
         rlimit = any(cgroup.mode == "rlimit" for cgroup in cgroups.values())
         (private_dir / "pytest.ini").write_text("[pytest]\n")
         command = [
             sys.executable, "-m", "pytest", *map(str, paths),
             "--nbval", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_seconds}",
-            "-p", "nbval.plugin", "-p", "autograder.nbval_plugin", "-p", "no:cacheprovider",
+            "-p", "autograder.nbval_plugin", "-p", "nbval.plugin", "-p", "no:cacheprovider",
             f"--grader-report={report_path}", f"--grader-channel={channel}",
             f"--grader-sandbox={int(limits.sandbox)}", f"--grader-notebooks={json.dumps(described)}",
             f"--grader-owner-seconds={limits.notebook_seconds}",
@@ -112,8 +140,10 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
         ]
         # Only the plugins grading needs (others installed, such as Hypothesis's, cost start-up time).
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        timings.note("pytest launched")
         process = subprocess.Popen(command, cwd=private, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                   pass_fds=pipes)
         try:
             output, _ = process.communicate(timeout=max(1.0, seconds))
         except subprocess.TimeoutExpired:
@@ -122,6 +152,7 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
             with report_path.open("a", encoding="utf-8") as lines:  # every submission in it was cut
                 lines.writelines(json.dumps({"role": "run", "cut": True, "owner": owner}) + "\n"
                                  for owner in set(owners))
+        timings.note("pytest finished")
         if not limits.sandbox:
             kill_processes_in(channel_dir)  # an unsandboxed kernel runs in a session of its own
         if process.returncode not in (0, 1, -signal.SIGKILL):  # 1: some check failed

@@ -47,9 +47,10 @@ class SandboxUnavailable(Exception):
     """bubblewrap is missing or cannot create namespaces here (macOS, a locked-down container)."""
 
 
-def bwrap_command(course: Path, channel: Path) -> list[str]:
-    """The ``bwrap`` command line (without the program to run) for a kernel whose IPC
-    sockets and connection file live in ``channel`` and that imports the course from ``course``."""
+def bwrap_command(views: dict[str, Path], channel_root: Path, forkserver: Path) -> list[str]:
+    """The ``bwrap`` command line (without the program to run) for a submission's kernel fork
+    server (``autograder/forkserver.py``): it sees each course view in ``views`` read-only at
+    ``/grader/views/<name>``, and the folder of its kernels' IPC channels ``channel_root``."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "grader",
                "--clearenv"]
@@ -68,9 +69,11 @@ def bwrap_command(course: Path, channel: Path) -> list[str]:
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(TMPFS_MB * 2**20), "--tmpfs", "/tmp",  # before anything bound under /tmp
                 "--size", str(TMPFS_MB * 2**20), "--tmpfs", HOME,
-                "--ro-bind", str(course), installed_location(course.name),
-                "--bind", str(channel), str(channel),
-                "--chdir", HOME]
+                "--dir", installed_location("attn"),  # where each kernel mounts its own view
+                "--ro-bind", str(forkserver), "/grader/forkserver.py"]
+    for name, view in views.items():
+        command += ["--ro-bind", str(view), f"/grader/views/{name}"]
+    command += ["--bind", str(channel_root), str(channel_root), "--chdir", HOME]
     return command
 
 
@@ -168,6 +171,10 @@ class Cgroup:
             return []
         joins = " && ".join(f"echo $$ > {shlex.quote(str(folder / 'cgroup.procs'))}" for folder in self.folders)
         return ["/bin/sh", "-c", f'{joins} && exec "$@"', "grader-join-cgroup"]
+
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a process is written into to join the cgroup (none: rlimits)."""
+        return [str(folder / "cgroup.procs") for folder in self.folders]
 
     def kill(self) -> None:
         """Kill every process left in the cgroup."""

@@ -111,3 +111,22 @@ def test_well_formed_payloads_are_told_from_malformed_ones():
                    {"type": "sequence", "items": [1]}, {"type": "number", "value": "1e9"}, {"type": "oops"},
                    [{"type": "none"}], {"type": "error", "error": 3}]:
         assert not is_payload(forged), forged
+
+
+def test_array_comparison_agrees_with_numpys_isclose_on_every_kind_of_value():
+    """The grader compares arrays without NumPy (it need not load it): the verdict must be
+    NumPy's ``allclose(..., equal_nan=True)`` for ordinary, tiny, huge, infinite and NaN values."""
+    specials = [0.0, -0.0, 1e-12, 1.0, 1.00005, 1.0002, -3.5, 1e30, np.inf, -np.inf, np.nan]
+    rtol, atol = 1e-4, 1e-6  # float32's
+    for want in specials:
+        for have in specials:
+            expected = np.array([1.0, want], dtype=np.float32)
+            got = np.array([1.0, have], dtype=np.float32)
+            agrees = np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+            assert (compare(expected, got) is None) == agrees, (want, have)
+
+
+def test_values_that_do_not_fill_the_shape_are_a_clear_failure():
+    expected = to_payload(np.zeros(3))
+    short = {**expected, "values": [0.0, 0.0]}
+    assert compare_payloads(expected, short) == "expected 3 values, got 2"

@@ -1,0 +1,201 @@
+"""The grader's side of the kernel fork server (``autograder/forkserver.py``).
+
+One fork server per grading run (up to five submissions of a class) runs in a bubblewrap
+sandbox, started by the grader before the run (:func:`launch_fork_server`) so that its
+imports overlap with pytest's start-up; the run's plugin asks it for kernels through a
+:class:`ForkServer`. Each exercise's kernel is a fork of it in namespaces of its own (see
+``autograder/forkserver.py``), moved into its submission's cgroup before it is made, so
+that nothing of one kernel reaches another, of the same submission or not; a :class:`ForkedKernel`
+stands in for jupyter_client's ``KernelManager`` for nbval: it can tell whether the kernel
+is alive, interrupt it by message, hand out a client and kill it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from autograder.sandbox import bwrap_command, installed_location
+
+FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
+KILL_SECONDS = 10  # for a killed kernel's pid namespace to empty
+START_SECONDS = 60  # for the fork server to import what the kernels need (a busy machine is slow)
+
+
+class ForkServerFailed(RuntimeError):
+    """The fork server did not start or stopped answering."""
+
+
+def launch_fork_server(views: dict[str, Path], channel_root: Path, modules: list[str]) -> subprocess.Popen:
+    """Start a grading run's fork server in its sandbox, with pipes for its requests and replies.
+
+    ``views`` maps a name to each course view its kernels may get; ``channel_root`` is the
+    folder under which each kernel's channel folder is made; ``modules`` are imported ahead.
+    It starts in a session of its own, so that :func:`close_fork_server` kills bubblewrap and
+    everything below it at once. Each kernel joins its submission's cgroup before it is made
+    (:meth:`ForkServer.start`).
+    """
+    command = [*bwrap_command(views, channel_root, FORKSERVER), sys.executable, "-I",
+               "/grader/forkserver.py", installed_location("attn"), *modules]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={"PATH": "/usr/bin:/bin"}, start_new_session=True)
+
+
+def close_fork_server(server: subprocess.Popen) -> None:
+    """Kill a fork server's sandbox with every kernel in it."""
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.wait()
+    for stream in (server.stdin, server.stdout):
+        if stream is not None:
+            stream.close()
+
+
+class ForkServer:
+    """The grading run's handle on a fork server that :func:`launch_fork_server` started: it
+    asks for kernels over ``requests`` and follows the server's replies on ``replies`` (the
+    two pipe ends, as file descriptors); ``sandbox`` is the pid of its bubblewrap process."""
+
+    def __init__(self, requests: int, replies: int, sandbox: int, memory_bytes: int, processes: int) -> None:
+        self.sandbox, self.memory_bytes, self.processes = sandbox, memory_bytes, processes
+        self.requests, self.replies = os.fdopen(requests, "wb", buffering=0), os.fdopen(replies, "rb")
+        self.alive: set[str] = set()
+        self.forked: dict[str, int] = {}  # kernel -> its holder's pid in the sandbox
+        self.lock = threading.Condition()
+        self.ready = False
+        self.stopped = False
+        self.listener = threading.Thread(target=self._listen, daemon=True)
+        self.listener.start()
+
+    def _listen(self) -> None:
+        """Follow the fork server's reports: ready once, then each holder forked and each kernel ended."""
+        for line in self.replies:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                self.ready = self.ready or bool(message.get("ready"))
+                if "forked" in message:
+                    self.forked[message["forked"]] = message["pid"]
+                self.alive.discard(message.get("ended"))
+                self.lock.notify_all()
+        with self.lock:
+            self.alive.clear()
+            self.stopped = True
+            self.lock.notify_all()
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.requests.write((json.dumps(message) + "\n").encode())
+        except (BrokenPipeError, ValueError) as error:
+            raise ForkServerFailed("the kernel fork server has stopped") from error
+
+    def _wait(self, condition, seconds: float, failure: str) -> None:
+        with self.lock:
+            if not self.lock.wait_for(lambda: condition() or self.stopped, timeout=seconds) or not condition():
+                raise ForkServerFailed(failure)
+
+    def start(self, name: str, view: str, channel: Path, cgroup: list[str]) -> ForkedKernel:
+        """Fork a kernel with the course view ``view``, talking over IPC sockets in ``channel``,
+        in the cgroup whose ``cgroup.procs`` files are ``cgroup`` (none: rlimits only)."""
+        connection, _ = write_connection_file(str(channel / "kernel.json"), transport="ipc",
+                                              ip=str(channel / "kernel"))
+        self._wait(lambda: self.ready, START_SECONDS, "the kernel fork server did not start")
+        with self.lock:
+            self.alive.add(name)
+        self._send({"start": name, "connection": connection, "course": f"/grader/views/{view}",
+                    "channel": str(channel), "memory": self.memory_bytes, "processes": self.processes})
+        self._wait(lambda: name in self.forked, START_SECONDS, "the kernel fork server stopped forking")
+        holder = host_pid(self.sandbox, self.forked.pop(name))
+        for procs in cgroup:  # before it makes the kernel: all of it counts against its submission
+            Path(procs).write_text(str(holder))
+        self._send({"go": name})
+        return ForkedKernel(self, name, connection)
+
+    def is_alive(self, name: str) -> bool:
+        with self.lock:
+            return name in self.alive
+
+    def kill(self, name: str) -> None:
+        """Kill kernel ``name`` and wait until every process of it has ended, so that the next
+        kernel never runs beside anything of it."""
+        if self.is_alive(name):
+            self._send({"kill": name})
+        self._wait(lambda: name not in self.alive, KILL_SECONDS,
+                   f"kernel {name} did not end within {KILL_SECONDS} s of being killed")
+
+    def close(self) -> None:
+        """Close the requests: the fork server then kills its kernels and ends (the grader kills
+        its sandbox afterwards in any case)."""
+        self.requests.close()
+
+
+def host_pid(sandbox: int, pid: int) -> int:
+    """The host's pid of the fork server's child ``pid`` (its number in the sandbox): bubblewrap
+    (``sandbox``) runs the sandbox's first process, which runs the fork server."""
+    first = _children(sandbox)[0]
+    server = _children(first)[0]
+    for child in _children(server):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        numbers = next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[1:]
+        if numbers[-1] == str(pid):
+            return child
+    raise ForkServerFailed(f"the fork server's child {pid} is not there")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+class ForkedKernel:
+    """What nbval needs of a kernel manager, for a kernel forked by a :class:`ForkServer`."""
+
+    def __init__(self, server: ForkServer, name: str, connection: str) -> None:
+        self.server, self.name, self.connection_file = server, name, connection
+
+    def client(self) -> BlockingKernelClient:
+        client = BlockingKernelClient(connection_file=self.connection_file)
+        client.load_connection_file()
+        return client
+
+    def is_alive(self) -> bool:
+        return self.server.is_alive(self.name)
+
+    def interrupt_kernel(self, client: BlockingKernelClient) -> None:
+        """An ``interrupt_request`` on the control channel (a signal could not reach it)."""
+        client.control_channel.send(client.session.msg("interrupt_request", content={}))
+
+    def kill(self) -> None:
+        self.server.kill(self.name)
+
+
+def imported_modules(sources: list[str]) -> list[str]:
+    """The modules that the grader's own setup code imports, but the course package (each
+    kernel imports its own view of that): the fork server imports these ahead."""
+    found: list[str] = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                     else [])
+            found += [name for name in names if name.split(".")[0] != "attn" and name not in found]
+    return found
