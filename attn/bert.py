@@ -143,30 +143,28 @@ class BertEncoder(nn.Module):
         return self.encoder(x, mask=mask, need_weights=need_weights)
 
 
-_LAYER_MAP = {
-    "attention.self.query": "attention.q_proj",
-    "attention.self.key": "attention.k_proj",
-    "attention.self.value": "attention.v_proj",
-    "attention.output.dense": "attention.out_proj",
-    "attention.output.LayerNorm": "attention_norm",
-    "intermediate.dense": "intermediate",
-    "output.dense": "output",
-    "output.LayerNorm": "ffn_norm",
-}
-_EMBEDDING_MAP = {
-    "word_embeddings": "word",
-    "position_embeddings": "position",
-    "token_type_embeddings": "token_type",
-    "LayerNorm": "norm",
-}
-
-
 def convert_state_dict(bert_state: dict[str, Tensor]) -> dict[str, Tensor]:
     """Rename a Hugging Face BERT state dict to the parameter names of ``BertEncoder``.
 
     Accepts names with or without the ``bert.`` prefix and the old ``gamma``/``beta``
     LayerNorm names; drops what the encoder does not use (pooler, heads, position_ids).
     """
+    layer_map = {
+        "attention.self.query": "attention.q_proj",
+        "attention.self.key": "attention.k_proj",
+        "attention.self.value": "attention.v_proj",
+        "attention.output.dense": "attention.out_proj",
+        "attention.output.LayerNorm": "attention_norm",
+        "intermediate.dense": "intermediate",
+        "output.dense": "output",
+        "output.LayerNorm": "ffn_norm",
+    }
+    embedding_map = {
+        "word_embeddings": "word",
+        "position_embeddings": "position",
+        "token_type_embeddings": "token_type",
+        "LayerNorm": "norm",
+    }
     converted = {}
     for name, tensor in bert_state.items():
         name = name.removeprefix("bert.")
@@ -174,12 +172,12 @@ def convert_state_dict(bert_state: dict[str, Tensor]) -> dict[str, Tensor]:
         name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
         layer = re.fullmatch(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)", name)
         embedding = re.fullmatch(r"embeddings\.(\w+)\.(weight|bias)", name)
-        if layer and layer.group(2) in _LAYER_MAP:
+        if layer and layer.group(2) in layer_map:
             index, part, kind = layer.groups()
-            converted[f"encoder.layers.{index}.{_LAYER_MAP[part]}.{kind}"] = tensor
-        elif embedding and embedding.group(1) in _EMBEDDING_MAP:
+            converted[f"encoder.layers.{index}.{layer_map[part]}.{kind}"] = tensor
+        elif embedding and embedding.group(1) in embedding_map:
             part, kind = embedding.groups()
-            converted[f"embeddings.{_EMBEDDING_MAP[part]}.{kind}"] = tensor
+            converted[f"embeddings.{embedding_map[part]}.{kind}"] = tensor
     return converted
 
 

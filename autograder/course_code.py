@@ -31,17 +31,20 @@ _ATTENTION = ["01.soft_lookup", "03.attention", "03.batched_attention", "03.batc
               "10.grouped_query_attention"]
 
 ANSWERS: dict[str, list[str]] = {
-    "attn.encoder.Attention": ["06.multi_head_attention", "06.repaired_attention", "09.multi_head_attention"],
+    "attn.encoder.Attention": ["06.multi_head_attention", "06.repaired_attention"],
     "attn.encoder.EncoderLayer": ["07.encoder_block"],
     "attn.encoder.padding_mask": ["04.padding_mask"],
     "attn.flash.causal_allowed": ["04.decoder_mask"],
     "attn.flash.naive_attention": _ATTENTION,
     "attn.flash.merged_blockwise_attention": _ATTENTION,
-    "attn.ner.first_subtoken_labels": ["09.align_labels"],
-    "attn.ner.entity_spans": ["09.span_f1"],
-    "attn.ner.span_scores": ["09.span_f1"],
-    "attn.ner.evaluate": ["09.span_f1"],
-    "attn.ner.TokenClassifier": ["09.token_classification_loss"],
+    "attn.bert.convert_state_dict": ["09.load_pretrained"],
+    "attn.bert.load_bert": ["09.load_pretrained"],
+    "attn.ner_data.first_subtoken_labels": ["09.align_labels"],
+    "attn.ner_evaluation.entity_spans": ["09.span_f1"],
+    "attn.ner_evaluation.span_scores": ["09.span_f1"],
+    "attn.ner_evaluation.evaluate": ["09.span_f1"],
+    "attn.ner_training.tagging_loss": ["09.token_classification_loss", "09.fine_tuning_step"],
+    "attn.ner_training.training_step": ["09.fine_tuning_step"],
     "attn.decoder.generate_by_recomputing": ["10.generate_with_cache"],
 }
 
@@ -123,8 +126,11 @@ def _dotted_names(node: ast.AST, aliases: dict[str, str]) -> list[str]:
 
 def write_course_view(package: Path, exercise_id: str, target: Path) -> Path:
     """Copy the course package ``package`` to ``target``, with :data:`ANSWERS` for ``exercise_id``
-    replaced by stubs that raise; return ``target``."""
-    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
+    replaced by stubs that raise; return ``target``.
+
+    The package's compiled modules are copied too, but those of the stubbed modules, which hold
+    the implementations, are deleted and compiled again from the stubs."""
+    shutil.copytree(package, target)
     by_module: dict[str, list[str]] = {}
     for name, ids in ANSWERS.items():
         if exercise_id in ids:
@@ -133,7 +139,9 @@ def write_course_view(package: Path, exercise_id: str, target: Path) -> Path:
     for module, names in by_module.items():
         path = target / f"{module.split('.', 1)[1].replace('.', '/')}.py"
         path.write_text(_stubbed(path.read_text(encoding="utf-8"), module, names, exercise_id), encoding="utf-8")
-    compileall.compile_dir(target, quiet=1)  # the sandbox's view is read-only: compile it here
+        for compiled in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+            compiled.unlink()
+    compileall.compile_dir(target, quiet=1)  # the sandbox's view is read-only: compile what is missing here
     return target
 
 

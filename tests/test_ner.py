@@ -1,15 +1,20 @@
-"""attn.ner: alignment, casing classes, span F1 against seqeval, a training smoke test and the CLI."""
+"""attn.ner*: alignment, casing classes, span F1 against seqeval, the fine-tuning step, a training smoke test and the CLI."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from attn import ner
-from attn.bert import load_tokenizer
+from attn import ner, ner_data, ner_evaluation, ner_model, ner_prediction, ner_results, ner_training
+from attn.bench import RESULTS_DIR
+from attn.bert import BertConfig, BertEncoder, load_tokenizer
 from attn.conll import ENV_VAR, LABELS, read_conll
 
 SAMPLE = Path(__file__).parent / "data" / "conll_sample.txt"
@@ -24,13 +29,13 @@ def tokenizer():
 def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
     """A model fine-tuned for 2 steps on the sample, saved like the CLI does."""
     sentences = read_conll(SAMPLE)
-    config = ner.TrainConfig(epochs=1, batch_size=3, lr=1e-4, seed=0)
-    model = ner.new_model(config)
-    history = ner.train(model, ner.encode_sentences(tokenizer, sentences), config, progress=False, log_every=1)
+    config = ner_training.TrainConfig(epochs=1, batch_size=3, lr=1e-4, seed=0)
+    model = ner_training.new_model(config)
+    history = ner_training.train(model, ner_data.encode_sentences(tokenizer, sentences), config, progress=False, log_every=1)
     assert history["loss_step"] == [1, 2]
     assert all(torch.isfinite(torch.tensor(history["loss"])))
     directory = tmp_path_factory.mktemp("ner_model")
-    ner.save_model(model, tokenizer, directory, overwrite=True)
+    ner_model.save_model(model, tokenizer, directory, overwrite=True)
     return directory
 
 
@@ -40,11 +45,11 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
     (".", "other"), ("--", "other"), ("1st", "lower"), ("Zürich", "initial"),
 ])
 def test_casing_classes(word, shape):
-    assert ner.CASING_CLASSES[ner.casing_class(word)] == shape
+    assert ner_data.CASING_CLASSES[ner_data.casing_class(word)] == shape
 
 
 def test_first_subtoken_carries_the_label(tokenizer):
-    encoded = ner.encode_words(tokenizer, ["Angela", "Merkel", "visited", "1996-08-22"],
+    encoded = ner_data.encode_words(tokenizer, ["Angela", "Merkel", "visited", "1996-08-22"],
                                ["B-PER", "I-PER", "O", "O"])
     tokens = [tokenizer.id_to_token(i) for i in encoded.input_ids]
     assert tokens == ["[CLS]", "angela", "mer", "##kel", "visited", "1996", "-", "08", "-", "22", "[SEP]"]
@@ -54,23 +59,23 @@ def test_first_subtoken_carries_the_label(tokenizer):
 
 
 def test_alignment_of_word_ids():
-    assert ner.first_subtoken_labels([None, 0, 0, 1, 2, 2, 2, None], [3, 4, 0]) == [-100, 3, -100, 4, 0, -100,
+    assert ner_data.first_subtoken_labels([None, 0, 0, 1, 2, 2, 2, None], [3, 4, 0]) == [-100, 3, -100, 4, 0, -100,
                                                                                    -100, -100]
-    assert ner.first_subtoken_labels([None, None], []) == [-100, -100]
+    assert ner_data.first_subtoken_labels([None, None], []) == [-100, -100]
 
 
 def test_length_grouped_batches_cover_every_index_once():
     lengths = [5, 30, 7, 12, 30, 3, 9, 22, 14, 8]
     for rng in (None, __import__("numpy").random.default_rng(0)):
-        batches = ner.length_grouped_batches(lengths, 3, rng, group=2)
+        batches = ner_data.length_grouped_batches(lengths, 3, rng, group=2)
         assert sorted(i for batch in batches for i in batch) == list(range(10))
-    evaluation = ner.length_grouped_batches(lengths, 4)
+    evaluation = ner_data.length_grouped_batches(lengths, 4)
     assert [lengths[i] for i in evaluation[0]] == [3, 5, 7, 8]
 
 
 def test_collate_pads_dynamically(tokenizer):
-    examples = [ner.encode_words(tokenizer, ["Oslo"], ["B-LOC"]), ner.encode_words(tokenizer, ["a", "b", "c"])]
-    batch = ner.collate(examples)
+    examples = [ner_data.encode_words(tokenizer, ["Oslo"], ["B-LOC"]), ner_data.encode_words(tokenizer, ["a", "b", "c"])]
+    batch = ner_data.collate(examples)
     assert batch["input_ids"].shape == (2, 5)
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
     assert batch["labels"][0].tolist() == [-100, LABELS.index("B-LOC"), -100, -100, -100]
@@ -93,7 +98,7 @@ TRICKY = [
 def test_span_scores_equal_seqeval(true, pred):
     from seqeval.metrics import f1_score, precision_score, recall_score
 
-    ours = ner.span_scores(true, pred)
+    ours = ner_evaluation.span_scores(true, pred)
     assert ours["precision"] == pytest.approx(precision_score(true, pred, zero_division=0), abs=1e-12)
     assert ours["recall"] == pytest.approx(recall_score(true, pred, zero_division=0), abs=1e-12)
     assert ours["f1"] == pytest.approx(f1_score(true, pred, zero_division=0), abs=1e-12)
@@ -102,48 +107,152 @@ def test_span_scores_equal_seqeval(true, pred):
 def test_evaluate_reports_token_accuracy_and_types():
     true = [["B-PER", "I-PER", "O", "O", "B-LOC"]]
     pred = [["B-PER", "O", "O", "O", "B-LOC"]]
-    scores = ner.evaluate(true, pred)
+    scores = ner_evaluation.evaluate(true, pred)
     assert scores["f1"] == pytest.approx(0.5)
     assert scores["token_accuracy"] == pytest.approx(0.8)
     assert scores["all_o_token_accuracy"] == pytest.approx(0.4)
     assert scores["per_type"]["LOC"]["f1"] == 1.0 and scores["per_type"]["PER"]["f1"] == 0.0
-    confusion = ner.type_confusion(true, pred)
+    confusion = ner_evaluation.type_confusion(true, pred)
     assert confusion.sum() == 5 and confusion[0, 4] == 1  # a PER word predicted O
 
 
 def test_span_errors_name_missed_and_spurious_spans():
     sentence = read_conll(SAMPLE)[0]
     pred = ["B-PER", "O", "O", "O", "B-PER", "I-PER", "O", "B-ORG", "O"]
-    errors = ner.span_errors([sentence], [pred])
+    errors = ner_evaluation.span_errors([sentence], [pred])
     assert {"sentence": 0, "span": "Ada Lovelace", "gold": "PER", "predicted": "PER 'Ada'"} in errors
     assert {"sentence": 0, "span": "London", "gold": "LOC", "predicted": "ORG 'London'"} in errors
 
 
 def test_warmup_then_linear_decay():
-    factors = [ner.warmup_linear(step, 10, 2) for step in range(10)]
+    factors = [ner_training.warmup_linear(step, 10, 2) for step in range(10)]
     assert factors[:2] == [0.5, 1.0] and factors[-1] == pytest.approx(0.125)
     assert all(a >= b for a, b in zip(factors[1:], factors[2:]))
 
 
+def tiny_tagger(seed: int = 0) -> ner_model.TokenClassifier:
+    """A 1-layer, 8-wide token classifier in float64 without dropout: deterministic steps."""
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=64, hidden_dropout_prob=0.0)
+    return ner_model.TokenClassifier(BertEncoder(config), num_labels=len(LABELS), dropout=0.0).double().train()
+
+
+TINY_BATCH = {
+    "input_ids": torch.tensor([[2, 5, 7, 9, 3], [2, 11, 3, 0, 0]]),
+    "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]),
+    "casing_ids": torch.tensor([[0, 1, 2, 1, 0], [0, 3, 0, 0, 0]]),
+    "labels": torch.tensor([[-100, 1, 2, -100, -100], [-100, 0, -100, -100, -100]]),
+}
+
+
+def test_training_step_returns_the_loss_of_the_labelled_positions_only():
+    model = tiny_tagger()
+    with torch.no_grad():
+        log_probs = torch.log_softmax(model(TINY_BATCH["input_ids"], TINY_BATCH["attention_mask"],
+                                            TINY_BATCH["casing_ids"]), dim=-1)  # (2, 5, 9)
+    expected = -(log_probs[0, 1, 1] + log_probs[0, 2, 2] + log_probs[1, 1, 0]) / 3
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    loss = ner_training.training_step(model, TINY_BATCH, optimizer, scheduler, clip_norm=1.0)
+    assert isinstance(loss, float) and loss == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_training_step_clips_the_gradient_before_the_update_and_steps_the_scheduler():
+    model = tiny_tagger()
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (step + 1))
+    ner_training.training_step(model, TINY_BATCH, optimizer, scheduler, clip_norm=1e-3)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    # SGD moves by lr times the clipped gradient, whose norm is clip_norm
+    assert (after - before).norm().item() == pytest.approx(0.5 * 1e-3, rel=1e-6)
+    assert scheduler.last_epoch == 1 and optimizer.param_groups[0]["lr"] == pytest.approx(0.25)
+
+
+def test_training_step_does_not_accumulate_gradients():
+    stepped, by_hand = tiny_tagger(), tiny_tagger()
+    optimizer = torch.optim.SGD(stepped.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    for _ in range(3):
+        ner_training.training_step(stepped, TINY_BATCH, optimizer, scheduler, clip_norm=100.0)
+    for _ in range(3):
+        logits = by_hand(TINY_BATCH["input_ids"], TINY_BATCH["attention_mask"], TINY_BATCH["casing_ids"])
+        loss = ner_training.tagging_loss(logits, TINY_BATCH["labels"])
+        gradients = torch.autograd.grad(loss, list(by_hand.parameters()), allow_unused=True)
+        with torch.no_grad():
+            for parameter, gradient in zip(by_hand.parameters(), gradients):
+                if gradient is not None:
+                    parameter -= 0.1 * gradient
+    for mine, theirs in zip(stepped.parameters(), by_hand.parameters()):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_train_uses_the_step_function_it_is_given(tokenizer):
+    calls = []
+
+    def counting_step(model, batch, optimizer, scheduler, clip_norm):
+        calls.append(tuple(batch["input_ids"].shape))
+        return ner_training.training_step(model, batch, optimizer, scheduler, clip_norm)
+
+    config = ner_training.TrainConfig(epochs=1, batch_size=4, seed=0)
+    examples = ner_data.encode_sentences(tokenizer, read_conll(SAMPLE))
+    history = ner_training.train(tiny_tagger(), examples, config, progress=False, log_every=1,
+                                 step_function=counting_step)
+    assert len(calls) == len(history["loss"]) == -(-len(examples) // 4)
+
+
+def test_compare_settings_records_every_setting_and_seed(tmp_path, monkeypatch):
+    sentences = read_conll(SAMPLE)
+    splits = {"train": sentences, "valid": sentences[:3], "test": sentences[3:]}
+    monkeypatch.setattr(ner_results, "new_model", lambda config: tiny_tagger(config.seed))
+    base = ner_training.TrainConfig(epochs=1, batch_size=4)
+    groups = [({"plain": base, "no casing": replace(base, casing=False)}, [0, 1])]
+    record = ner_results.compare_settings(splits, groups, threads=1, path=tmp_path / "settings.json")
+    assert json.loads((tmp_path / "settings.json").read_text()) == record
+    assert [(e["name"], e["seeds"], e["settings"]["casing"]) for e in record["experiments"]] == [
+        ("plain", [0, 1], True), ("no casing", [0, 1], False)]
+    for experiment in record["experiments"]:
+        assert [run["seed"] for run in experiment["runs"]] == [0, 1]
+        assert all(0.0 <= run["test_f1"] <= 1.0 and 0.0 <= run["valid_f1"] <= 1.0 for run in experiment["runs"])
+
+
+def test_the_committed_comparison_is_what_the_compare_command_runs():
+    record = json.loads((RESULTS_DIR / ner_results.SETTINGS_FILE).read_text())
+    expected = [(name, asdict_of(config), seeds) for settings, seeds in ner_results.compared_settings()
+                for name, config in settings.items()]
+    assert [(e["name"], e["settings"], e["seeds"]) for e in record["experiments"]] == expected
+    assert all([run["seed"] for run in e["runs"]] == e["seeds"] for e in record["experiments"])
+
+
+def asdict_of(config: ner_training.TrainConfig) -> dict:
+    return {key: value for key, value in asdict(config).items() if key != "seed"}
+
+
+def test_python_m_attn_ner_runs_the_command_line():
+    done = subprocess.run([sys.executable, "-m", "attn.ner", "--help"], capture_output=True, text=True, check=True)
+    assert "train" in done.stdout and "compare" in done.stdout and "tag" in done.stdout
+
+
 def test_split_words_keeps_character_offsets():
     text = "Angela Merkel visited the U.S. on 1996-08-22."
-    words = ner.split_words(text)
+    words = ner_prediction.split_words(text)
     assert [w for w, _, _ in words] == ["Angela", "Merkel", "visited", "the", "U.S.", "on", "1996-08-22", "."]
     assert all(text[start:end] == word for word, start, end in words)
 
 
 def test_saved_model_loads_and_predicts_the_same(tiny_model_dir, tokenizer):
-    model, loaded_tokenizer = ner.load_model(tiny_model_dir)
+    model, loaded_tokenizer = ner_model.load_model(tiny_model_dir)
     assert model.casing is not None and not model.training
     sentences = read_conll(SAMPLE)
-    tags = ner.predict_tags(model, loaded_tokenizer, sentences)
+    tags = ner_prediction.predict_tags(model, loaded_tokenizer, sentences)
     assert [len(t) for t in tags] == [len(s) for s in sentences]
     assert all(tag in LABELS for t in tags for tag in t)
 
 
 def test_tag_command_prints_entities_with_offsets(tiny_model_dir, capsys, monkeypatch):
     fixed = [["B-PER", "I-PER", "O", "B-LOC", "O", "O", "O"]]
-    monkeypatch.setattr(ner, "predict_tags", lambda *args, **kwargs: fixed)
+    monkeypatch.setattr(ner_prediction, "predict_tags", lambda *args, **kwargs: fixed)
     assert ner.main(["tag", "Angela Merkel visited Paris on Monday.", "--model-dir", str(tiny_model_dir)]) == 0
     assert capsys.readouterr().out.splitlines() == ["PER      0   13  Angela Merkel", "LOC     22   27  Paris"]
 
@@ -160,11 +269,11 @@ def test_tag_command_on_the_saved_tiny_model(tiny_model_dir, capsys):
 
 
 def test_tag_text_reports_character_offsets(tiny_model_dir, monkeypatch):
-    model, tokenizer = ner.load_model(tiny_model_dir)
+    model, tokenizer = ner_model.load_model(tiny_model_dir)
     text = "Angela Merkel visited Paris on Monday."
     fixed = [["B-PER", "I-PER", "O", "B-LOC", "O", "O", "O"]]
-    monkeypatch.setattr(ner, "predict_tags", lambda *args, **kwargs: fixed)
-    entities = ner.tag_text(model, tokenizer, text)
+    monkeypatch.setattr(ner_prediction, "predict_tags", lambda *args, **kwargs: fixed)
+    entities = ner_prediction.tag_text(model, tokenizer, text)
     assert [(e.type, e.start, e.end, e.text) for e in entities] == [("PER", 0, 13, "Angela Merkel"),
                                                                     ("LOC", 22, 27, "Paris")]
 

@@ -2,36 +2,42 @@
 
 from autograder.diagnose import Misconception, variant
 
-ENCODER = "Checking the encoder against the reference"
+LOADING = "Loading the checkpoint yourself"
+FINE_TUNING = "Fine-tuning"
 SUBTOKENS = "Labels for sub-tokens"
 HEAD = "The token-classification head"
 SPANS = "Evaluation: entity spans, honestly"
 
-MHA = '''
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, num_heads, bias=True):
-        super().__init__()
-        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+LOAD = '''
+def load_pretrained(model, weights):
+    embeddings = {"word_embeddings": "word", "position_embeddings": "position",
+                  "token_type_embeddings": "token_type", "LayerNorm": "norm"}
+    layers = {"attention.self.query": "attention.q_proj", "attention.self.key": "attention.k_proj",
+              "attention.self.value": "attention.v_proj", "attention.output.dense": "attention.out_proj",
+              "attention.output.LayerNorm": "attention_norm", "intermediate.dense": "intermediate",
+              "output.dense": "output", "output.LayerNorm": "ffn_norm"}
+    state = {}
+    for name, tensor in weights.items():
+        name = name.removeprefix("bert.")
+        name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+        parts = name.split(".")
+        if parts[0] == "embeddings" and parts[1] in embeddings:
+            state["embeddings." + embeddings[parts[1]] + "." + parts[-1]] = tensor
+        elif parts[:2] == ["encoder", "layer"]:
+            state["encoder.layers." + parts[2] + "." + layers[".".join(parts[3:-1])] + "." + parts[-1]] = tensor
+    model.load_state_dict(state, strict=True)
+'''
 
-    def heads(self, x):
-        b, t, _ = x.shape
-        return x.view(b, t, self.num_heads, self.d_head).transpose(1, 2)
-
-    def forward(self, query, key, value, mask=None, need_weights=False):
-        q, k, v = self.heads(self.q_proj(query)), self.heads(self.k_proj(key)), self.heads(self.v_proj(value))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)
-        if mask is not None:
-            weights = torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)
-        context = (weights @ v).transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)
-        out = self.out_proj(context)
-        return (out, weights) if need_weights else out
+STEP = '''
+def fine_tuning_step(model, batch, optimizer, scheduler, clip_norm):
+    logits = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"])
+    loss = nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
 '''
 
 LOSS = '''
@@ -67,35 +73,34 @@ def span_f1(true_tags, pred_tags):
 
 MISCONCEPTIONS = [
     Misconception(
-        "09.multi_head_attention", "no-scaling",
-        "Your attention leaves out the division by sqrt(d_head), so the pretrained weights see scores far "
-        "larger than those they were trained with.",
-        ENCODER, variant(MHA, (" / math.sqrt(self.d_head)", ""))),
+        "09.load_pretrained", "layer-norms-swapped",
+        "Your loader puts attention.output.LayerNorm into ffn_norm and output.LayerNorm into attention_norm: "
+        "in BERT's names, attention.output.* belongs to the attention sub-layer and output.* to the "
+        "feed-forward one.",
+        LOADING, variant(LOAD, ('"attention.output.LayerNorm": "attention_norm"', '"attention.output.LayerNorm": "ffn_norm"'),
+                         ('"output.LayerNorm": "ffn_norm"', '"output.LayerNorm": "attention_norm"'))),
     Misconception(
-        "09.multi_head_attention", "interleaved-heads",
-        "Your heads take every h-th feature (interleaved) instead of a contiguous block of d_head features, "
-        "which is not how BERT's weights are laid out: view as (B, n, h, d_head), then transpose.",
-        ENCODER, variant(MHA, (
-            "x.view(b, t, self.num_heads, self.d_head).transpose(1, 2)",
-            "x.view(b, t, self.d_head, self.num_heads).permute(0, 3, 1, 2)"), (
-            "(weights @ v).transpose(1, 2).reshape(", "(weights @ v).permute(0, 2, 3, 1).reshape("))),
+        "09.load_pretrained", "not-strict-hides-wrong-names",
+        "Your loader keeps the checkpoint's encoder.layer.{i} where the model says encoder.layers.{i}, and "
+        "loading with strict=False skipped every layer without a word: the layers kept their random weights.",
+        LOADING, variant(LOAD, ('state["encoder.layers." + parts[2]', 'state["encoder.layer." + parts[2]'),
+                         ("strict=True", "strict=False"))),
     Misconception(
-        "09.multi_head_attention", "nan-in-fully-masked-rows",
-        "Your attention fills masked scores with -inf but leaves a query with no allowed key at 0 / 0 = NaN: "
-        "give such rows all-zero weights.",
-        ENCODER, variant(MHA, ("weights = torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)", "pass"))),
+        "09.load_pretrained", "prefix-kept",
+        "Your loader does not strip the 'bert.' prefix, so (loading with strict=False) nothing of a checkpoint "
+        "saved with a task head reached the model.",
+        LOADING, variant(LOAD, ('        name = name.removeprefix("bert.")\n', ""), ("strict=True", "strict=False"))),
     Misconception(
-        "09.multi_head_attention", "large-finite-fill",
-        "Your attention fills masked scores with a large finite negative number, so a query with no allowed "
-        "key gets uniform weights instead of zeros.",
-        ENCODER, variant(MHA, ('float("-inf")', "-1e9"), (
-            "weights = torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)", "pass"))),
+        "09.load_pretrained", "old-layer-norm-names-ignored",
+        "Your loader does not rename the LayerNorm parameters gamma and beta of older checkpoints to weight and "
+        "bias, so (loading with strict=False) those LayerNorms kept their initial values.",
+        LOADING, variant(LOAD, ('.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", '
+                                '"LayerNorm.bias")', ""), ("strict=True", "strict=False"))),
     Misconception(
-        "09.multi_head_attention", "mask-inverted",
-        "Your attention hides the keys where the mask is True, so the model attends to the padding: in this "
-        "course True means may attend.",
-        ENCODER, variant(MHA, ("scores.masked_fill(~mask,", "scores.masked_fill(mask,"), (
-            "mask.any(dim=-1, keepdim=True)", "(~mask).any(dim=-1, keepdim=True)"))),
+        "09.load_pretrained", "token-type-left-out",
+        "Your loader leaves out the token-type (segment) embeddings: BERT adds the embedding of segment 0 to "
+        "every token even when there is one segment, so it must be loaded too.",
+        LOADING, variant(LOAD, (' "token_type_embeddings": "token_type",', ""), ("strict=True", "strict=False"))),
     Misconception(
         "09.align_labels", "every-sub-token-labelled",
         "Your alignment gives a word's label to every one of its sub-tokens; only the first sub-token carries "
@@ -168,6 +173,33 @@ def align_labels(word_ids, word_labels):
         "09.token_classification_loss", "bias-left-out",
         "Your logits leave out the bias: the head computes hidden @ weight.T + bias.",
         HEAD, variant(LOSS, ("logits = hidden @ weight.T + bias", "logits = hidden @ weight.T"))),
+    Misconception(
+        "09.fine_tuning_step", "gradients-not-zeroed",
+        "Your step never sets the gradients to zero, so each backward pass adds to the gradients of the "
+        "steps before: call optimizer.zero_grad() before loss.backward().",
+        FINE_TUNING, variant(STEP, ("    optimizer.zero_grad()\n", ""))),
+    Misconception(
+        "09.fine_tuning_step", "clipped-after-the-step",
+        "Your step clips the gradient after optimizer.step(), when the update has already used the unclipped "
+        "gradient: clip between backward() and step().",
+        FINE_TUNING, variant(STEP, ("    nn.utils.clip_grad_norm_(model.parameters(), clip_norm)\n    optimizer.step()\n",
+                                    "    optimizer.step()\n    nn.utils.clip_grad_norm_(model.parameters(), clip_norm)\n"))),
+    Misconception(
+        "09.fine_tuning_step", "clipped-by-value",
+        "Your step clips every gradient entry to [-clip_norm, clip_norm] (clip_grad_value_); the recipe scales "
+        "the whole gradient down when its global norm exceeds clip_norm (clip_grad_norm_), keeping its direction.",
+        FINE_TUNING, variant(STEP, ("clip_grad_norm_", "clip_grad_value_"))),
+    Misconception(
+        "09.fine_tuning_step", "scheduler-not-stepped",
+        "Your step never calls scheduler.step(), so the learning rate stays at its first value: no warm-up "
+        "and no decay.",
+        FINE_TUNING, variant(STEP, ("    scheduler.step()\n", ""))),
+    Misconception(
+        "09.fine_tuning_step", "ignored-positions-counted",
+        "Your loss counts the positions labelled -100 (special tokens, later sub-tokens, padding) as if they "
+        "were label 0: pass ignore_index=-100 so that only the labelled positions count.",
+        FINE_TUNING, variant(STEP, ('batch["labels"].flatten(), ignore_index=-100)',
+                                    'batch["labels"].flatten().clamp(min=0))'))),
     Misconception(
         "09.span_f1", "token-level-scores",
         "Your scores count tagged tokens, not entities: a prediction is right only when the whole entity (type, "

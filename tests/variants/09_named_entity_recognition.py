@@ -5,31 +5,38 @@ WRONG answers hold a realistic mistake and must lose the exercise's points.
 """
 
 EQUIVALENT = {
-    "09.multi_head_attention": '''
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, num_heads, bias=True):
-        super().__init__()
-        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+    "09.load_pretrained": r'''
+import re
 
-    def forward(self, query, key, value, mask=None, need_weights=False):
-        B, n, _ = query.shape
-        m = key.shape[1]
-        q = self.q_proj(query).view(B, n, self.num_heads, self.d_head)
-        k = self.k_proj(key).view(B, m, self.num_heads, self.d_head)
-        v = self.v_proj(value).view(B, m, self.num_heads, self.d_head)
-        scores = torch.einsum("bnhd,bmhd->bhnm", q, k) / math.sqrt(self.d_head)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-        weights = torch.softmax(scores, dim=-1)
-        if mask is not None:
-            weights = weights * mask
-        out = torch.einsum("bhnm,bmhd->bnhd", weights, v).reshape(B, n, self.d_model)
-        out = self.out_proj(out)
-        return (out, weights) if need_weights else out
+def load_pretrained(model, weights):
+    parameters = dict(model.named_parameters())
+    patterns = [
+        (r"embeddings\.word_embeddings\.(\w+)", r"embeddings.word.\1"),
+        (r"embeddings\.position_embeddings\.(\w+)", r"embeddings.position.\1"),
+        (r"embeddings\.token_type_embeddings\.(\w+)", r"embeddings.token_type.\1"),
+        (r"embeddings\.LayerNorm\.(\w+)", r"embeddings.norm.\1"),
+        (r"encoder\.layer\.(\d+)\.attention\.self\.query\.(\w+)", r"encoder.layers.\1.attention.q_proj.\2"),
+        (r"encoder\.layer\.(\d+)\.attention\.self\.key\.(\w+)", r"encoder.layers.\1.attention.k_proj.\2"),
+        (r"encoder\.layer\.(\d+)\.attention\.self\.value\.(\w+)", r"encoder.layers.\1.attention.v_proj.\2"),
+        (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(\w+)", r"encoder.layers.\1.attention.out_proj.\2"),
+        (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(\w+)", r"encoder.layers.\1.attention_norm.\2"),
+        (r"encoder\.layer\.(\d+)\.intermediate\.dense\.(\w+)", r"encoder.layers.\1.intermediate.\2"),
+        (r"encoder\.layer\.(\d+)\.output\.dense\.(\w+)", r"encoder.layers.\1.output.\2"),
+        (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.(\w+)", r"encoder.layers.\1.ffn_norm.\2"),
+    ]
+    filled = set()
+    for name, tensor in weights.items():
+        name = re.sub(r"^bert\.", "", name)
+        name = re.sub(r"\.gamma$", ".weight", re.sub(r"\.beta$", ".bias", name))
+        for pattern, target in patterns:
+            if re.fullmatch(pattern, name):
+                ours = re.sub(pattern, target, name)
+                with torch.no_grad():
+                    parameters[ours].copy_(tensor)
+                filled.add(ours)
+    missing = set(parameters) - filled
+    if missing:
+        raise KeyError(f"no tensor for {sorted(missing)[:3]}")
 ''',
     "09.align_labels": '''
 def align_labels(word_ids, word_labels):
@@ -53,6 +60,25 @@ def token_classification_loss(hidden, weight, bias, labels):
     print("loss", loss.item())
     return logits, loss
 ''',
+    "09.fine_tuning_step": '''
+def fine_tuning_step(model, batch, optimizer, scheduler, clip_norm):
+    for parameter in model.parameters():
+        parameter.grad = None
+    logits = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"])
+    labels = batch["labels"]
+    keep = labels != -100
+    log_probs = torch.log_softmax(logits[keep], dim=-1)
+    loss = -log_probs.gather(1, labels[keep][:, None]).mean()
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    if norm > clip_norm:
+        for g in grads:
+            g.mul_(clip_norm / (norm + 1e-6))
+    optimizer.step()
+    scheduler.step()
+    return float(loss)
+''',
     "09.span_f1": '''
 def span_f1(true_tags, pred_tags):
     from seqeval.metrics import f1_score, precision_score, recall_score
@@ -63,29 +89,26 @@ def span_f1(true_tags, pred_tags):
 }
 
 WRONG = {
-    # scaled by sqrt(d_model) instead of sqrt(d_head)
-    "09.multi_head_attention": '''
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, num_heads, bias=True):
-        super().__init__()
-        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-
-    def forward(self, query, key, value, mask=None, need_weights=False):
-        B, n, _ = query.shape
-        m = key.shape[1]
-        q = self.q_proj(query).view(B, n, self.num_heads, self.d_head).transpose(1, 2)
-        k = self.k_proj(key).view(B, m, self.num_heads, self.d_head).transpose(1, 2)
-        v = self.v_proj(value).view(B, m, self.num_heads, self.d_head).transpose(1, 2)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.nan_to_num(torch.softmax(scores, dim=-1))
-        out = self.out_proj((weights @ v).transpose(1, 2).reshape(B, n, self.d_model))
-        return (out, weights) if need_weights else out
+    # transposes the square weight matrices, as if nn.Linear stored them (in, out)
+    "09.load_pretrained": '''
+def load_pretrained(model, weights):
+    names = {"word_embeddings": "word", "position_embeddings": "position", "token_type_embeddings": "token_type",
+             "LayerNorm": "norm", "attention.self.query": "attention.q_proj", "attention.self.key": "attention.k_proj",
+             "attention.self.value": "attention.v_proj", "attention.output.dense": "attention.out_proj",
+             "attention.output.LayerNorm": "attention_norm", "intermediate.dense": "intermediate",
+             "output.dense": "output", "output.LayerNorm": "ffn_norm"}
+    state = {}
+    for name, tensor in weights.items():
+        name = name.removeprefix("bert.").replace("LayerNorm.gamma", "LayerNorm.weight")
+        name = name.replace("LayerNorm.beta", "LayerNorm.bias")
+        head, kind = name.rsplit(".", 1)
+        if head.startswith("embeddings.") and head[11:] in names:
+            state[f"embeddings.{names[head[11:]]}.{kind}"] = tensor
+        elif head.startswith("encoder.layer."):
+            index, part = head[14:].split(".", 1)
+            square = tensor.ndim == 2 and tensor.shape[0] == tensor.shape[1]
+            state[f"encoder.layers.{index}.{names[part]}.{kind}"] = tensor.T if square else tensor
+    model.load_state_dict(state)
 ''',
     # labels every sub-token of a word
     "09.align_labels": '''
@@ -100,6 +123,18 @@ def token_classification_loss(hidden, weight, bias, labels):
     log_probs = torch.log_softmax(logits, dim=-1)
     picked = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return logits, -(picked * keep).sum() / labels.numel()
+''',
+    # zeroes the gradients after backward: the optimizer steps with no gradient at all
+    "09.fine_tuning_step": '''
+def fine_tuning_step(model, batch, optimizer, scheduler, clip_norm):
+    logits = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"])
+    loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1))
+    loss.backward()
+    optimizer.zero_grad()
+    nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
 ''',
     # strict IOB2: an entity can only start at B-, so I- after O is dropped
     "09.span_f1": '''

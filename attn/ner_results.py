@@ -1,0 +1,199 @@
+"""Runs of chapter 9's fine-tuning whose numbers the course keeps: the full run and the settings compared.
+
+``run_training`` fine-tunes, evaluates and saves a model (and, for the full run, writes
+``book/results/ner_full_*``); ``compare_settings`` fine-tunes several settings over several
+seeds and writes ``book/results/ner_settings.json``, which the chapter reads.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from attn.bench import device_name
+from attn.bert import load_tokenizer
+from attn.conll import ENTITY_TYPES, Sentence
+from attn.ner_data import encode_sentences, subset
+from attn.ner_evaluation import evaluate, span_scores, type_confusion
+from attn.ner_model import MODEL_NAME, save_model
+from attn.ner_prediction import predict_tags
+from attn.ner_training import QUICK, TrainConfig, new_model, train
+
+SETTINGS_FILE = "ner_settings.json"
+
+
+def peak_rss_mb() -> float | None:
+    """The peak resident memory of this process so far, in MB; None where ``resource`` is missing (Windows)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_dir: Path, overwrite: bool,
+                 full: bool, results_dir: Path | None, threads: int) -> dict:
+    """Fine-tune, evaluate on valid and test, save the model (and, in full mode, the results)."""
+    torch.set_num_threads(threads)
+    tokenizer = load_tokenizer()
+    train_sentences = subset(splits["train"], config.max_sentences, config.seed)
+    examples = encode_sentences(tokenizer, train_sentences)
+    model = new_model(config)
+    valid_true = [s.tags for s in splits["valid"]]
+    valid_scores: list[dict] = []  # full mode: the validation scores after each epoch
+    evaluation_seconds: list[float] = []
+
+    def on_epoch(epoch: int) -> dict:
+        if not full:
+            return {}
+        started = time.perf_counter()
+        scores = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
+        evaluation_seconds.append(time.perf_counter() - started)
+        valid_scores.append(scores)
+        print(f"epoch {epoch}: valid entity F1 {scores['f1']:.4f}", flush=True)
+        return {"valid_f1": scores["f1"]}
+
+    print(f"fine-tuning on {len(examples)} sentences, {config.epochs} epoch(s), {threads} threads", flush=True)
+    start = time.perf_counter()
+    history = train(model, examples, config, progress=True, on_epoch=on_epoch)
+    train_seconds = time.perf_counter() - start - sum(evaluation_seconds)  # without the per-epoch validation
+    if not valid_scores:  # quick mode: no validation yet (in full mode, the last epoch's is the final model's)
+        valid_scores.append(evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"])))
+    test_true = [s.tags for s in splits["test"]]
+    test_pred = predict_tags(model, tokenizer, splits["test"])
+    results = {"valid": valid_scores[-1], "test": evaluate(test_true, test_pred)}
+    peak = peak_rss_mb()
+    print(f"train time {train_seconds:.0f} s, peak memory " + (f"{peak:.0f} MB" if peak is not None else "unknown"))
+    for split in ("valid", "test"):
+        r = results[split]
+        print(f"{split}: entity precision {r['precision']:.4f} recall {r['recall']:.4f} F1 {r['f1']:.4f}, "
+              f"token accuracy {r['token_accuracy']:.4f}")
+    save_model(model, tokenizer, model_dir, {"train": asdict(config), "model": MODEL_NAME}, overwrite=overwrite)
+    print(f"saved the fine-tuned model to {model_dir}")
+    if full and results_dir is not None:
+        write_results(results_dir, results, history, config, train_seconds, threads, test_true, test_pred)
+        print(f"wrote {results_dir}/ner_full_run.json, ner_full_report.json, ner_full_report.txt, ner_full_curve.png")
+    return {"results": results, "history": history, "train_seconds": train_seconds}
+
+
+def compared_settings() -> list[tuple[dict[str, TrainConfig], list[int]]]:
+    """What ``python -m attn.ner compare`` runs: the quick setting as it is, without the casing
+    embedding, and at BERT's largest peak learning rate (5e-5)."""
+    groups = []
+    for name, config, seeds in (("quick", QUICK, [0, 1, 2, 3, 4]),):
+        settings = {name: config, f"{name}, no casing": replace(config, casing=False),
+                    f"{name}, peak lr 5e-5": replace(config, lr=5e-5)}
+        groups.append((settings, seeds))
+    return groups
+
+
+def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[str, TrainConfig], list[int]]],
+                     threads: int, path: Path | None = None) -> dict:
+    """Fine-tune once per setting and seed; the validation and test entity F1 of every run.
+
+    A seed fixes the training subset, the head's initial weights, the dropout masks and the
+    batch order, so two settings run with one seed differ only in what the settings change.
+    The record is written to ``path`` (if given) after every setting.
+    """
+    torch.set_num_threads(threads)
+    tokenizer = load_tokenizer()
+    record = {"experiments": [], "threads": threads, "model": MODEL_NAME,
+              "device": f"cpu ({device_name(torch.device('cpu'))})", "torch": torch.__version__}
+    for settings, seeds in groups:
+        for name, config in settings.items():
+            runs = []
+            for seed in seeds:
+                chosen = replace(config, seed=seed)
+                examples = encode_sentences(tokenizer, subset(splits["train"], chosen.max_sentences, seed))
+                model = new_model(chosen)
+                started = time.perf_counter()
+                train(model, examples, chosen, progress=False)
+                seconds = time.perf_counter() - started
+                scores = {split: span_scores([s.tags for s in splits[split]],
+                                             predict_tags(model, tokenizer, splits[split]))["f1"]
+                          for split in ("valid", "test")}
+                runs.append({"seed": seed, "valid_f1": scores["valid"], "test_f1": scores["test"],
+                             "train_seconds": round(seconds, 1)})
+                print(f"{name}, seed {seed}: test F1 {scores['test']:.4f} ({seconds:.0f} s)", flush=True)
+            config_fields = {key: value for key, value in asdict(config).items() if key != "seed"}
+            record["experiments"].append({"name": name, "settings": config_fields, "seeds": seeds, "runs": runs})
+            if path is not None:
+                path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def write_results(results_dir: Path, results: dict, history: dict, config: TrainConfig, train_seconds: float,
+                  threads: int, test_true: list[list[str]], test_pred: list[list[str]]) -> None:
+    """The committed record of a full run: the summary, the per-type report and the training curve.
+
+    ``test_true`` and ``test_pred`` are the gold and predicted tags of the test set.
+    """
+    from seqeval.metrics import classification_report
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "test": {key: results["test"][key] for key in ("precision", "recall", "f1")},
+        "valid": {key: results["valid"][key] for key in ("precision", "recall", "f1")},
+        "train_seconds": round(train_seconds, 1),
+        "epochs": config.epochs,
+        "device": f"cpu ({device_name(torch.device('cpu'))})",
+        "threads": threads,
+        "model": MODEL_NAME,
+        "casing_features": config.casing,
+    }
+    (results_dir / "ner_full_run.json").write_text(json.dumps(summary, indent=2) + "\n")
+    peak = peak_rss_mb()
+    report = {
+        "per_type": {split: results[split]["per_type"] for split in ("valid", "test")},
+        "token_accuracy": {split: results[split]["token_accuracy"] for split in ("valid", "test")},
+        "all_o_token_accuracy": {split: results[split]["all_o_token_accuracy"] for split in ("valid", "test")},
+        "test_type_confusion": {"order": list(ENTITY_TYPES) + ["O"],
+                                "counts": type_confusion(test_true, test_pred).tolist()},
+        "history": history,
+        "config": asdict(config),
+        "peak_rss_mb": round(peak) if peak is not None else None,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    (results_dir / "ner_full_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (results_dir / "ner_full_report.txt").write_text(classification_report(test_true, test_pred, digits=4))
+    plot_history(history, results_dir / "ner_full_curve.png")
+
+
+def plot_history(history: dict, path: Path | None = None, ax=None):
+    """Training loss against steps, and the validation F1 after each epoch when recorded."""
+    import matplotlib.pyplot as plt
+
+    owns = ax is None
+    if owns:
+        fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(history["loss_step"], history["loss"], color="tab:blue", label="training loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy loss")
+    ax.set_title("Fine-tuning on CoNLL-2003")
+    handles = ax.get_lines()
+    legend_ax = ax
+    epochs = [e for e in history["epochs"] if "valid_f1" in e]
+    if epochs:
+        right = ax.twinx()
+        scores = [e["valid_f1"] for e in epochs]
+        right.plot([e["step"] for e in epochs], scores, "o-", color="tab:orange", label="validation entity F1")
+        right.set_ylabel("entity F1")
+        spread = max(max(scores) - min(scores), 0.01)
+        right.set_ylim(min(scores) - 1.5 * spread, max(scores) + 0.2 * spread)  # the F1 line in the upper part
+        handles = handles + right.get_lines()
+        legend_ax = right  # drawn last, so the legend stays on top of both lines
+    legend_ax.legend(handles=handles, labels=[h.get_label() for h in handles], loc="center right", framealpha=1)
+    if owns:
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+    return ax
