@@ -24,7 +24,7 @@ from pathlib import Path
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.sandbox import bwrap_command, installed_location
+from autograder.sandbox import bwrap_command, installed_course
 
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 KILL_SECONDS = 10  # for a killed kernel's pid namespace to empty
@@ -35,19 +35,25 @@ class ForkServerFailed(RuntimeError):
     """The fork server did not start or stopped answering."""
 
 
-def launch_fork_server(views: dict[str, Path], channel_root: Path, modules: list[str]) -> subprocess.Popen:
+def launch_fork_server(views: dict[str, Path], channel_root: Path) -> subprocess.Popen:
     """Start a grading run's fork server in its sandbox, with pipes for its requests and replies.
 
-    ``views`` maps a name to each course view its kernels may get; ``channel_root`` is the
-    folder under which each kernel's channel folder is made; ``modules`` are imported ahead.
-    It starts in a session of its own, so that :func:`close_fork_server` kills bubblewrap and
-    everything below it at once. Each kernel joins its submission's cgroup before it is made
-    (:meth:`ForkServer.start`).
+    ``views`` maps a name to each folder of course views its kernels may get (what is in a
+    folder may be written after the start); ``channel_root`` is the folder under which each
+    kernel's channel folder is made. It starts in a session of its own, so that
+    :func:`close_fork_server` kills bubblewrap and everything below it at once. Each kernel
+    joins its submission's cgroup before it is made (:meth:`ForkServer.start`).
     """
     command = [*bwrap_command(views, channel_root, FORKSERVER), sys.executable, "-I",
-               "/grader/forkserver.py", installed_location("attn"), *modules]
+               "/grader/forkserver.py", installed_course()]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env={"PATH": "/usr/bin:/bin"}, start_new_session=True)
+
+
+def preload_modules(server: subprocess.Popen, modules: list[str]) -> None:
+    """Ask the fork server to import ``modules`` before it forks any kernel."""
+    server.stdin.write((json.dumps({"preload": modules}) + "\n").encode())
+    server.stdin.flush()
 
 
 def close_fork_server(server: subprocess.Popen) -> None:
@@ -184,9 +190,14 @@ class ForkedKernel:
         self.server.kill(self.name)
 
 
+# What a fork server may import ahead: libraries whose import does not depend on what setup
+# code does first (Triton, for one, reads TRITON_INTERPRET, which a chapter's setup sets).
+PRELOADABLE = {"math", "numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot"}
+
+
 def imported_modules(sources: list[str]) -> list[str]:
-    """The modules that the grader's own setup code imports, but the course package (each
-    kernel imports its own view of that): the fork server imports these ahead."""
+    """The modules among :data:`PRELOADABLE` that the grader's own setup code imports: the fork
+    server imports these ahead (never the course package: each kernel imports its own view)."""
     found: list[str] = []
     for source in sources:
         try:
@@ -197,5 +208,5 @@ def imported_modules(sources: list[str]) -> list[str]:
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
                      else [])
-            found += [name for name in names if name.split(".")[0] != "attn" and name not in found]
+            found += [name for name in names if name in PRELOADABLE and name not in found]
     return found

@@ -17,10 +17,8 @@ another (not even one of the same submission):
 The fork server and every kernel are not dumpable, so no process of the sandbox can read
 or write another's memory, files or environment through ``/proc``.
 
-It runs as a script (``python forkserver.py MODULE ...``, the modules to import ahead) and
-speaks JSON lines: on stdin ``{"start": id, "connection": file, "course": folder,
-"channel": folder, "memory": bytes, "processes": n}`` and ``{"kill": id}``; on stdout
-``{"ready": true}`` once, then ``{"ended": id}`` when a kernel's namespace is gone.
+It runs as a script (``python forkserver.py PACKAGE``, where the course package is
+installed) and speaks JSON lines (see :func:`serve`).
 It uses only the standard library and what the kernel itself imports.
 """
 
@@ -46,12 +44,10 @@ SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl(2) has no wrapper in the 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 CAPABILITY_VERSION_3, LAST_CAPABILITY = 0x20080522, 63
 
-HOME = "/home/learner"
 HIDDEN = "/grader"  # views and channels of every kernel live below it, hidden from each kernel
 TMPFS = "size=512m,mode=1777"
-KERNEL = {"HOME": HOME, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-          "PYTHONNOUSERSITE": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": "/tmp/.matplotlib",
-          "IPYTHONDIR": "/tmp/.ipython", "TRITON_CACHE_DIR": "/tmp/.triton"}
+ENVIRONMENT = dict(os.environ)  # bubblewrap's, as set in autograder/sandbox.py, before any import
+HOME = ENVIRONMENT["HOME"]
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -146,7 +142,7 @@ def _run_kernel(request: dict, package: str) -> None:
     _own_session_keyring()
     _drop_capabilities()
     os.environ.clear()
-    os.environ.update(KERNEL)
+    os.environ.update(ENVIRONMENT)
     os.chdir(HOME)
     sys.path[:] = [entry for entry in sys.path if entry and not entry.startswith(HIDDEN)]
     from attn.grading import start_kernel  # from this exercise's view, mounted above
@@ -222,25 +218,29 @@ def _hold(request: dict, package: str, go: int, reply: int) -> None:
         os._exit(1)
 
 
+BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.display", "numpy"]
+
+
 def _preload(modules: list[str]) -> None:
     """Import what the kernels will import, so that each fork has it already."""
-    for module in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.display",
-                   "numpy", *modules]:
+    for module in modules:
         try:
             importlib.import_module(module)
         except ImportError:  # the kernel that needs it will say so itself
             continue
 
 
-def serve(package: str, modules: list[str]) -> None:
+def serve(package: str) -> None:
     """Answer the grader's requests until it closes stdin; kill every kernel then.
 
-    Requests: ``start`` forks a kernel's holder and replies ``{"forked": id, "pid": n}``;
+    It replies ``{"ready": true}`` once it has imported :data:`BASE_MODULES`. Requests:
+    ``preload`` imports more modules; ``start`` (with the kernel's connection file, course
+    view, channel folder and limits) forks a kernel's holder and replies ``{"forked": id, "pid": n}``;
     ``go`` lets it make its namespaces and kernel; ``kill`` kills it. Each holder that ends
     is reported as ``{"ended": id}``.
     """
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    _preload(modules)
+    _preload(BASE_MODULES)
     holders: dict[str, Holder] = {}
     out = sys.stdout
 
@@ -270,6 +270,8 @@ def serve(package: str, modules: list[str]) -> None:
                 if "start" in request:
                     holder = holders[request["start"]] = Holder(request, package)
                     send({"forked": holder.name, "pid": holder.pid})
+                elif "preload" in request:
+                    _preload(request["preload"])
                 elif request.get("go") in holders:
                     holders[request["go"]].start()
                 elif request.get("kill") in holders:
@@ -291,4 +293,4 @@ def serve(package: str, modules: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:])
+    serve(sys.argv[1])

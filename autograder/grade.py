@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from autograder.feedback import MAX_NOTES, clean, secret_lines
 from autograder.notebooks import Ungradable, read_submission, shown, submitted_sources
 from autograder.release import GOLDEN_LIMITS, make_golden
 from autograder.results import format_report, gradescope_results, ungradable_results
-from autograder.run import Limits, run_grading_notebooks
+from autograder.run import Limits, kernel_sandbox, run_grading_notebooks
 from autograder.sandbox import sandbox_problem
 
 
@@ -122,9 +123,10 @@ def grade_submission(path: Path, limits: Limits = Limits(), expected_chapter: st
     so one that crashes, times out or changes global state cannot cost another.
     """
     started = time.perf_counter()
-    submission = prepare(path, expected_chapter, student)
-    left = limits.notebook_seconds - (time.perf_counter() - started)
-    records = run_grading_notebooks(submission.notebooks, limits, seconds=left)
+    with kernel_sandbox() if limits.sandbox else contextlib.nullcontext() as sandbox:  # starts while we prepare
+        submission = prepare(path, expected_chapter, student)
+        left = limits.notebook_seconds - (time.perf_counter() - started)
+        records = run_grading_notebooks(submission.notebooks, limits, seconds=left, sandbox=sandbox)
     grade = judged(submission, records, limits, time.perf_counter() - started)
     grade.records = records
     return grade

@@ -3,8 +3,8 @@
 Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
 - starts a fresh kernel for each grading notebook, talking over IPC sockets in its own folder
   under ``--grader-channel``, limited by ``attn.grading.start_kernel``: with the sandbox, a
-  fork of its submission's fork server (``autograder.forked_kernels``), which runs in the
-  submission's bubblewrap sandbox and cgroup; the next notebooks' kernels start while one runs;
+  fork of the run's fork server (``autograder.forked_kernels``), which runs in a bubblewrap
+  sandbox, each fork in its submission's cgroup; the next notebooks' kernels start while one runs;
 - caps the output a cell may send (printing in an endless loop cannot flood the grader);
 - removes the grading notebook (which holds the golden outputs) once nbval has read it;
 - compares check cells by their payloads with a numeric tolerance instead of exact text;
@@ -46,6 +46,7 @@ _memory_bytes = 0
 _output_bytes = 0
 _processes = 0
 _timed_out: set[tuple[int, str]] = set()  # (notebook, exercise) with a cell that timed out: the rest is skipped
+_exit_status = int(pytest.ExitCode.INTERNAL_ERROR)  # pytest's, once the session has finished
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-sandbox", type=int, required=True, help="1: run each kernel in bubblewrap")
     group.addoption("--grader-notebooks", required=True,
                     help="JSON list, one per notebook: its course view, cgroup launcher, owner (submission) "
-                         "and, with the sandbox, the pipes to its submission's fork server")
+                         "and, with the sandbox, its view's name, cgroup and the run's fork server")
     group.addoption("--grader-owner-seconds", type=float, required=True, help="time limit of each submission")
     group.addoption("--grader-memory-mb", type=int, required=True, help="memory limit of each kernel process")
     group.addoption("--grader-output-kb", type=int, required=True, help="most output one cell may send")
@@ -166,6 +167,8 @@ class GraderKernel(RunningKernel):
         on IOPub, which tells that IOPub is connected too."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            if not self.is_alive():
+                raise RuntimeError("the kernel ended as it started")
             request = self.kc.kernel_info()
             try:
                 self.await_reply(request, timeout=1)
@@ -176,8 +179,9 @@ class GraderKernel(RunningKernel):
         raise RuntimeError(f"the kernel did not start within {seconds:g} seconds")
 
     def stop(self) -> None:
-        """Kill the kernel without waiting for it: its namespace takes every process of it
-        along, and the grader removes the channel folder and the cgroup afterwards."""
+        """Kill the kernel: its pid namespace takes every process of it along (a forked kernel
+        is waited for, so that the next notebook's never runs beside it; an unsandboxed one is
+        not), and the grader removes the channel folder and the cgroup afterwards."""
         self.kc.stop_channels()
         if isinstance(self.km, ForkedKernel):
             self.km.kill()
@@ -361,9 +365,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for server in _servers:
         server.close()
     _exit_status = int(exitstatus)
-
-
-_exit_status = int(pytest.ExitCode.INTERNAL_ERROR)  # until the session has finished
 
 
 @pytest.hookimpl(trylast=True)

@@ -17,7 +17,7 @@ import nbformat
 
 from autograder import timings
 from autograder.course_code import write_course_view
-from autograder.forked_kernels import close_fork_server, imported_modules, launch_fork_server
+from autograder.forked_kernels import close_fork_server, imported_modules, launch_fork_server, preload_modules
 from autograder.notebooks import ROOT, write_notebook
 from autograder.sandbox import Cgroup, require_sandbox
 
@@ -56,38 +56,48 @@ def scratch_folder(prefix: str) -> Iterator[Path]:
         subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=False)
 
 
-def course_view(notebook: nbformat.NotebookNode, limits: Limits, views: Path) -> str:
-    """The course package that ``notebook``'s kernel sees: for a notebook of one learner
-    exercise, a copy without that exercise's answers (one per exercise in ``views``);
-    otherwise the package itself."""
+def view_name(notebook: nbformat.NotebookNode) -> str:
+    """Which course view ``notebook``'s kernel sees: for a notebook of one learner exercise, a
+    copy of the package without that exercise's answers (``exercises/<id>/attn``, written by
+    :meth:`KernelSandbox.prepare`); otherwise (trusted code) the package itself (``course``)."""
     exercise_id = notebook.metadata.get("grader", {}).get("exercise")
-    if not limits.sandbox or exercise_id is None:
-        return str(ROOT / "attn")
-    view = views / exercise_id / "attn"
-    if not view.exists():
-        write_course_view(ROOT / "attn", exercise_id, view)
-    return str(view)
+    return "course" if exercise_id is None else f"exercises/{exercise_id}/attn"
+
+
+@dataclass
+class KernelSandbox:
+    """A grading run's kernel fork server in its sandbox (:func:`kernel_sandbox`), with the
+    folders it shares with the grader: the exercises' course views and the kernels' channels."""
+
+    server: subprocess.Popen
+    views: Path
+    channels: Path
+
+    def prepare(self, notebooks: list[nbformat.NotebookNode]) -> None:
+        """Have the server import what the grader's own cells of ``notebooks`` import, and
+        write the course views their kernels will see (while it imports)."""
+        setup = [cell.source for notebook in notebooks for cell in notebook.cells
+                 if cell.metadata.get("grader", {}).get("role") in ("prelude", "setup")]
+        preload_modules(self.server, imported_modules(setup))
+        for name in dict.fromkeys(view_name(notebook) for notebook in notebooks):
+            if name.startswith("exercises/"):
+                write_course_view(ROOT / "attn", name.split("/")[1], self.views / name.split("/", 1)[1])
+
+    def pipes(self) -> list[int]:
+        return [self.server.stdin.fileno(), self.server.stdout.fileno()]
 
 
 @contextlib.contextmanager
-def _fork_server(notebooks: list[nbformat.NotebookNode], described: list[dict],
-                 channel_root: Path) -> Iterator[list[int]]:
-    """Start the run's kernel fork server (before pytest, so that its imports overlap with
-    pytest's start-up), with every course view the notebooks need and the modules the grader's
-    own cells import; note in each notebook's description its view's name and the server's
-    pipes and pid, for the plugin; kill it afterwards. Yields the file descriptors to pass."""
-    names = {path: str(number) for number, path in enumerate(dict.fromkeys(d["course"] for d in described))}
-    setup = [cell.source for notebook in notebooks for cell in notebook.cells
-             if cell.metadata.get("grader", {}).get("role") in ("prelude", "setup")]
-    server = launch_fork_server({name: Path(path) for path, name in names.items()}, channel_root,
-                                imported_modules(setup))
-    try:
-        pipes = [server.stdin.fileno(), server.stdout.fileno()]
-        for description in described:
-            description.update(view=names[description["course"]], server=[*pipes, server.pid])
-        yield pipes
-    finally:
-        close_fork_server(server)
+def kernel_sandbox() -> Iterator[KernelSandbox]:
+    """Start a fork server for one grading run, as early as can be (its imports overlap with
+    reading the submission, writing the views and pytest's start-up); kill it afterwards."""
+    require_sandbox()
+    with tempfile.TemporaryDirectory(prefix="attn-views-") as views, scratch_folder("attn-ipc-") as channels:
+        server = launch_fork_server({"exercises": Path(views), "course": ROOT / "attn"}, channels)
+        try:
+            yield KernelSandbox(server, Path(views), channels)
+        finally:
+            close_fork_server(server)
 
 
 def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, seconds: float | None = None) -> list[dict]:
@@ -95,8 +105,8 @@ def run_grading_notebook(notebook: nbformat.NotebookNode, limits: Limits, second
     return run_grading_notebooks([notebook], limits, seconds)
 
 
-def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits,
-                          seconds: float | None = None, owners: list[int] | None = None) -> list[dict]:
+def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits, seconds: float | None = None,
+                          owners: list[int] | None = None, sandbox: KernelSandbox | None = None) -> list[dict]:
     """Execute ``notebooks`` under nbval with the grader plugin, each in a fresh kernel, in one
     pytest run; return the plugin's per-cell records (each names its notebook and owner).
 
@@ -106,25 +116,30 @@ def run_grading_notebooks(notebooks: list[nbformat.NotebookNode], limits: Limits
     the report live in a private directory that the kernels cannot see; each kernel talks to
     nbval over IPC sockets in a folder of its own (with the sandbox, the only host folder it
     sees). A run that passes ``seconds`` (default: ``limits.notebook_seconds`` per submission)
-    is stopped, with every process in it, and returns the records made so far.
+    is stopped, with every process in it, and returns the records made so far. With the
+    sandbox, the kernels are forks of ``sandbox``'s server (default: one started here).
     """
-    if limits.sandbox:
-        require_sandbox()
     owners = owners or [0] * len(notebooks)
     if seconds is None:  # each submission's own limit, and time to start and stop its kernels
         seconds = (limits.notebook_seconds + 30) * len(set(owners))
-    with tempfile.TemporaryDirectory(prefix="grader-") as private, scratch_folder("attn-ipc-") as channel_dir, \
-            tempfile.TemporaryDirectory(prefix="attn-views-") as views, contextlib.ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix="grader-") as private, contextlib.ExitStack() as stack:
+        if limits.sandbox:
+            sandbox = sandbox or stack.enter_context(kernel_sandbox())
+            sandbox.prepare(notebooks)
+            channel_dir = sandbox.channels
+        else:
+            channel_dir = stack.enter_context(scratch_folder("attn-ipc-"))
         cgroups = {owner: stack.enter_context(Cgroup(limits.memory_mb, limits.processes)) for owner in set(owners)}
         private_dir, channel = Path(private), str(channel_dir)
         report_path = private_dir / "report.json"
         paths = [private_dir / f"grading-{index:02d}.ipynb" for index in range(len(notebooks))]
         for notebook, path in zip(notebooks, paths):
             write_notebook(notebook, path)
-        described = [{"course": course_view(notebook, limits, Path(views)), "launcher": cgroups[owner].launcher(),
-                      "cgroup": cgroups[owner].procs_files(), "owner": owner}
+        pipes = sandbox.pipes() if limits.sandbox else []
+        described = [{"view": view_name(notebook), "launcher": cgroups[owner].launcher(),
+                      "cgroup": cgroups[owner].procs_files(), "owner": owner,
+                      "server": [*pipes, sandbox.server.pid] if limits.sandbox else []}
                      for notebook, owner in zip(notebooks, owners)]
-        pipes = stack.enter_context(_fork_server(notebooks, described, channel_dir)) if limits.sandbox else []
         rlimit = any(cgroup.mode == "rlimit" for cgroup in cgroups.values())
         (private_dir / "pytest.ini").write_text("[pytest]\n")
         command = [

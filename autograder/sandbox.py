@@ -1,18 +1,20 @@
-"""The learner's kernel in a bubblewrap sandbox: one explicit list of what it can see and do.
+"""The grader's bubblewrap sandbox: one explicit list of what its kernels can see and do.
 
-The kernel runs under ``bwrap`` (the sandbox Flatpak uses) as uid/gid 65534 in new user,
-pid, mount, ipc, uts, cgroup and network namespaces, so it has no network, sees only its
-own processes, and dies with the grader (``--die-with-parent``; when the namespace's first
-process dies, the kernel kills every other one in it). Its file system is the list in
-:func:`bwrap_command`: the system libraries and the Python environment read-only, the
-course package read-only (where the environment's installed package looks for it), a private ``/tmp`` and home on tmpfs, and the one folder that it
-shares with the grader for the kernel's IPC sockets. Everything else (the repository,
-``autograder/``, ``solutions/``, the golden outputs, the grading notebook and report, other
-submissions, the host's ``/tmp`` and ``/proc``) is simply not there.
+A grading run's kernel fork server (``autograder/forkserver.py``) runs under ``bwrap`` (the
+sandbox Flatpak uses) as uid/gid 65534 in new user, pid, mount, ipc, uts, cgroup and network
+namespaces, so it has no network, sees only its own processes, and dies with the grader
+(``--die-with-parent``). Its file system is the list in :func:`bwrap_command`: the system
+libraries and the Python environment read-only, each course view read-only under
+``/grader/views``, a private ``/tmp`` and home on tmpfs, and the one folder that it shares with
+the grader for the kernels' IPC sockets. Everything else (the repository, ``autograder/``,
+``solutions/``, the golden outputs, the grading notebook and report, other submissions, the
+host's ``/tmp`` and ``/proc``) is simply not there. Each kernel, a fork of the server, then
+narrows this down to its own namespaces (see ``autograder/forkserver.py``).
 
-Memory and the number of processes are limited for the whole submission by a cgroup
-(v2 where one with the memory and pids controllers can be written, else v1), or, where
-neither can be written, per process by rlimits inside the sandbox (see :class:`Cgroup`).
+Memory and the number of processes are limited for each submission by a cgroup (v2 where one
+with the memory and pids controllers can be written, else v1), which each of its kernels joins
+before it is made, or, where neither can be written, per process by rlimits in the kernel (see
+:class:`Cgroup`).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def bwrap_command(views: dict[str, Path], channel_root: Path, forkserver: Path) 
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(TMPFS_MB * 2**20), "--tmpfs", "/tmp",  # before anything bound under /tmp
                 "--size", str(TMPFS_MB * 2**20), "--tmpfs", HOME,
-                "--dir", installed_location("attn"),  # where each kernel mounts its own view
+                "--dir", installed_course(),  # where each kernel mounts its own view
                 "--ro-bind", str(forkserver), "/grader/forkserver.py"]
     for name, view in views.items():
         command += ["--ro-bind", str(view), f"/grader/views/{name}"]
@@ -77,33 +79,49 @@ def bwrap_command(views: dict[str, Path], channel_root: Path, forkserver: Path) 
     return command
 
 
-@functools.cache
-def installed_location(package: str) -> str:
-    """Where this environment's Python finds ``package`` when run outside the repository (an
-    editable install points into the repository); the sandbox binds the package there."""
-    probe = f"import importlib.util; print(list(importlib.util.find_spec({package!r}).submodule_search_locations)[0])"
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    found = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd="/", env=env)
-    if found.returncode != 0:
-        raise SandboxUnavailable(f"the course package '{package}' is not installed in this environment "
+def installed_course() -> str:
+    """Where this environment's Python finds the course package ``attn`` when run outside the
+    repository (an editable install points into the repository): each kernel mounts its view
+    of the package there."""
+    location = _probe()[1]
+    if not location:
+        raise SandboxUnavailable("the course package 'attn' is not installed in this environment "
                                  "(pip install -e . from the course's folder)")
-    return found.stdout.strip()
+    return location
 
 
-@functools.cache
 def sandbox_problem() -> str | None:
     """Why the sandbox cannot run on this machine, or ``None`` when it can (checked once)."""
+    return _probe()[0]
+
+
+# Run in a bare sandbox: each kernel makes namespaces of its own inside the sandbox
+# (autograder/forkserver.py), which a container may allow to bubblewrap but not to them; and
+# the course package is looked up as the kernels' Python will (no repository on the path).
+PROBE = """
+import ctypes, importlib.util, os
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000 | 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000):
+    raise SystemExit("nested namespaces: " + os.strerror(ctypes.get_errno()))
+spec = importlib.util.find_spec("attn")
+print(list(spec.submodule_search_locations)[0] if spec else "")
+"""
+
+
+@functools.cache
+def _probe() -> tuple[str | None, str]:
+    """Why the sandbox cannot run here (or ``None``), and where the course package is installed."""
     if sys.platform != "linux":
-        return f"bubblewrap needs Linux (this is {sys.platform})"
+        return f"bubblewrap needs Linux (this is {sys.platform})", ""
     if shutil.which("bwrap") is None:
-        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)", ""
     probe = ["bwrap", "--unshare-all", "--die-with-parent", "--uid", str(SANDBOX_UID),
-             "--gid", str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+             "--gid", str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+             "--chdir", "/", sys.executable, "-I", "-c", PROBE]
     finished = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     if finished.returncode != 0:
         detail = (finished.stderr.strip().splitlines() or ["no message"])[-1]
-        return f"bubblewrap cannot create its namespaces here ({detail})"
-    return None
+        return f"bubblewrap cannot create the kernels' namespaces here ({detail})", ""
+    return None, finished.stdout.strip()
 
 
 def require_sandbox() -> None:

@@ -41,7 +41,7 @@ class Sandbox:
 
     def __init__(self, channel_root: Path) -> None:
         self.channel_root = channel_root
-        self.process = launch_fork_server({"attn": ROOT / "attn"}, channel_root, [])
+        self.process = launch_fork_server({"attn": ROOT / "attn"}, channel_root)
         self.server = ForkServer(os.dup(self.process.stdin.fileno()), os.dup(self.process.stdout.fileno()),
                                  self.process.pid, 2**32, 0)
         self.kernels = 0
