@@ -59,7 +59,7 @@ def check_exercise(exercise_id: str, function: Callable, cases: list[Case]) -> N
             failures.append(f"  - {case.name}: {reason}")
         else:
             passed.append(case.name)
-    outside = names_from_outside(exercise_id, function)
+    outside = sorted({name for own in _learners_code(function, cases) for name in names_from_outside(exercise_id, own)})
     if outside:
         print(f"✗ {exercise_id}: uses {', '.join(outside)} from outside this cell; the grader runs only this cell "
               "and the setup cells.")
@@ -81,6 +81,15 @@ def _data() -> dict:
         return json.loads(DATA.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing or unreadable: self-checks without diagnoses
         return {}
+
+
+def _learners_code(function: Callable, cases: list[Case]) -> list[Callable]:
+    """What to read for names from outside the exercise cell: the notebook's own functions and
+    classes that the cases pass to ``function`` (a helper of the chapter that runs the learner's
+    code, whose own names are none of the learner's business), else ``function`` itself."""
+    passed = {id(value): value for case in cases for value in (*case.args, *case.kwargs.values())
+              if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == "__main__"}
+    return list(passed.values()) or [function]
 
 
 def names_from_outside(exercise_id: str, function: Callable) -> list[str]:
