@@ -13,6 +13,7 @@ is alive, interrupt it by message, hand out a client and kill it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import signal
@@ -28,7 +29,6 @@ from autograder.sandbox import bwrap_command, installed_course
 
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 KILL_SECONDS = 10  # for a killed kernel's pid namespace to empty
-START_SECONDS = 60  # for the fork server to import what the kernels need (a busy machine is slow)
 
 
 class ForkServerFailed(RuntimeError):
@@ -77,24 +77,24 @@ class ForkServer:
         self.sandbox, self.memory_bytes, self.processes = sandbox, memory_bytes, processes
         self.requests, self.replies = os.fdopen(requests, "wb", buffering=0), os.fdopen(replies, "rb")
         self.alive: set[str] = set()
-        self.forked: dict[str, int] = {}  # kernel -> its holder's pid in the sandbox
+        self.cgroups: dict[str, list[str]] = {}  # kernel -> the cgroup.procs files it joins
         self.lock = threading.Condition()
-        self.ready = False
+        self.writing = threading.Lock()  # requests come from the grading run and from the listener
         self.stopped = False
         self.listener = threading.Thread(target=self._listen, daemon=True)
         self.listener.start()
 
     def _listen(self) -> None:
-        """Follow the fork server's reports: ready once, then each holder forked and each kernel ended."""
+        """Follow the fork server's reports: each kernel's holder forked (move it into its
+        cgroup, then let it make the kernel) and each kernel ended."""
         for line in self.replies:
             try:
                 message = json.loads(line)
             except ValueError:
                 continue
+            if "forked" in message:
+                self._place(message["forked"], message["pid"])
             with self.lock:
-                self.ready = self.ready or bool(message.get("ready"))
-                if "forked" in message:
-                    self.forked[message["forked"]] = message["pid"]
                 self.alive.discard(message.get("ended"))
                 self.lock.notify_all()
         with self.lock:
@@ -102,9 +102,24 @@ class ForkServer:
             self.stopped = True
             self.lock.notify_all()
 
+    def _place(self, name: str, pid: int) -> None:
+        """Move kernel ``name``'s holder (``pid`` in the sandbox) into its cgroup before it makes
+        the kernel, so that all of it counts against its submission; kill it if that fails."""
+        try:
+            holder = host_pid(self.sandbox, pid)
+            for procs in self.cgroups.pop(name):
+                Path(procs).write_text(str(holder))
+        except (OSError, ForkServerFailed):
+            with contextlib.suppress(ForkServerFailed):  # a server that is gone reports nothing more
+                self._send({"kill": name})
+            return
+        with contextlib.suppress(ForkServerFailed):
+            self._send({"go": name})
+
     def _send(self, message: dict) -> None:
         try:
-            self.requests.write((json.dumps(message) + "\n").encode())
+            with self.writing:
+                self.requests.write((json.dumps(message) + "\n").encode())
         except (BrokenPipeError, ValueError) as error:
             raise ForkServerFailed("the kernel fork server has stopped") from error
 
@@ -118,17 +133,12 @@ class ForkServer:
         in the cgroup whose ``cgroup.procs`` files are ``cgroup`` (none: rlimits only)."""
         connection, _ = write_connection_file(str(channel / "kernel.json"), transport="ipc",
                                               ip=str(channel / "kernel"))
-        self._wait(lambda: self.ready, START_SECONDS, "the kernel fork server did not start")
         with self.lock:
             self.alive.add(name)
+            self.cgroups[name] = cgroup
         self._send({"start": name, "connection": connection, "course": f"/grader/views/{view}",
                     "channel": str(channel), "memory": self.memory_bytes, "processes": self.processes})
-        self._wait(lambda: name in self.forked, START_SECONDS, "the kernel fork server stopped forking")
-        holder = host_pid(self.sandbox, self.forked.pop(name))
-        for procs in cgroup:  # before it makes the kernel: all of it counts against its submission
-            Path(procs).write_text(str(holder))
-        self._send({"go": name})
-        return ForkedKernel(self, name, connection)
+        return ForkedKernel(self, name, connection)  # it comes up once the server has its imports
 
     def is_alive(self, name: str) -> bool:
         with self.lock:

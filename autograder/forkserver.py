@@ -233,7 +233,7 @@ def _preload(modules: list[str]) -> None:
 def serve(package: str) -> None:
     """Answer the grader's requests until it closes stdin; kill every kernel then.
 
-    It replies ``{"ready": true}`` once it has imported :data:`BASE_MODULES`. Requests:
+    It first imports :data:`BASE_MODULES`; requests wait in the pipe meanwhile. Requests:
     ``preload`` imports more modules; ``start`` (with the kernel's connection file, course
     view, channel folder and limits) forks a kernel's holder and replies ``{"forked": id, "pid": n}``;
     ``go`` lets it make its namespaces and kernel; ``kill`` kills it. Each holder that ends
@@ -248,7 +248,6 @@ def serve(package: str) -> None:
         out.write(json.dumps(message) + "\n")
         out.flush()
 
-    send({"ready": True})
     requests = os.fdopen(sys.stdin.fileno(), "rb", buffering=0)
     wake_read, wake_write = os.pipe()  # a byte arrives on each SIGCHLD: a kernel's holder ended
     os.set_blocking(wake_write, False)
