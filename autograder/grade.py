@@ -26,6 +26,9 @@ from autograder.sandbox import sandbox_problem
 
 COURSE_CODE = "CourseCodeUsed"  # the error attn.grading's guard raises
 UNSANDBOXED = "Graded without the sandbox: the learner's code ran with the grader's rights."
+STUB_RAISED = "your code raised NotImplementedError"
+NOT_IMPLEMENTED = ("not implemented yet: the function still raises NotImplementedError "
+                   "(replace that line with your code)")
 
 
 @dataclass
@@ -220,6 +223,8 @@ def judge(chapter: Chapter, pending: list[str], records: list[dict],
             where = {"exercise": "your exercise cell", "boundary": "resetting the modules before this exercise",
                      "check": f"check '{record.get('label')}'"}[record["role"]]
             feedback.append(f"{where}: {record['reason']}")
+        if failed and all((record["reason"] or "").startswith(STUB_RAISED) for record in failed):
+            feedback = [NOT_IMPLEMENTED]  # one line, not one per check
         result = _result(chapter, exercise_id, feedback)
         result.checks = len(chapter.checks_for(exercise_id))
         result.checks_passed = sum(record["outcome"] == "passed" for record in checks)
