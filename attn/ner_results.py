@@ -98,9 +98,9 @@ def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[
                      threads: int, path: Path | None = None) -> dict:
     """Fine-tune once per setting and seed; the validation and test entity F1 of every run.
 
-    A seed fixes the training subset, the head's initial weights, the dropout masks and the
-    batch order, so two settings run with one seed differ only in what the settings change.
-    The record is written to ``path`` (if given) after every setting.
+    One seed gives every setting the same training subset and batch order (the head's first
+    weights and the dropout masks come from it too, but a casing embedding draws from the same
+    generator first). The record is written to ``path`` (if given) after every setting.
     """
     torch.set_num_threads(threads)
     tokenizer = load_tokenizer()
