@@ -28,7 +28,7 @@ def points_of(chapter: str) -> dict[str, int]:
     return {exercise.id: exercise.points for exercise in load_chapter(chapter).exercises}
 
 
-POINTS = points_of(CHAPTER)  # chapter 1: {"01.scores": 2, "01.attend": 2, "01.softmax": 3}
+POINTS = points_of(CHAPTER)  # chapter 1: {"01.softmax": 3, "01.soft_lookup": 4}
 
 
 def scores_of(grade) -> dict[str, int]:

@@ -48,7 +48,7 @@ def either(right: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(right, json_values)
 
 
-exercise_ids = st.one_of(st.sampled_from(COURSE_IDS), texts, st.sampled_from(["01.scores\n", "١١.scores", "01.Scores"]))
+exercise_ids = st.one_of(st.sampled_from(COURSE_IDS), texts, st.sampled_from(["01.softmax\n", "١١.softmax", "01.Softmax"]))
 sources = st.one_of(texts, st.lists(either(texts), max_size=4))
 metadata = st.fixed_dictionaries({}, optional={
     "exercise": either(st.fixed_dictionaries({}, optional={"id": either(exercise_ids), "points": json_values})),
@@ -114,10 +114,10 @@ FUZZ = settings(max_examples=300, deadline=None, database=None,  # no .hypothesi
 
 @FUZZ
 @given(notebook=notebooks, ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
-@example(notebook={"cells": [{"cell_type": "code", "metadata": {"exercise": {"id": "01.scores"}},
-                              "source": "def scores(q, K):\n    return '\ud800'\n"}]}, ascii_only=True, indent=None)
-@example(notebook={"cells": [{"cell_type": "code", "metadata": {"exercise": {"id": "01.scores"}},
-                              "source": ["def scores(q, K):\n", 7, None]}]}, ascii_only=True, indent=None)
+@example(notebook={"cells": [{"cell_type": "code", "metadata": {"exercise": {"id": "01.softmax"}},
+                              "source": "def softmax(s):\n    return '\ud800'\n"}]}, ascii_only=True, indent=None)
+@example(notebook={"cells": [{"cell_type": "code", "metadata": {"exercise": {"id": "01.soft_lookup"}},
+                              "source": ["def soft_lookup(q, K, V):\n", 7, None]}]}, ascii_only=True, indent=None)
 @example(notebook={"nbformat": 3, "worksheets": [{"cells": []}]}, ascii_only=True, indent=1)
 def test_malformed_notebook_json_gets_a_clear_answer(notebook, ascii_only, indent):
     assert_clear_answer(serialised(notebook, ascii_only, indent))
@@ -168,7 +168,7 @@ def test_deeply_nested_json_gets_a_clear_answer(depth):
 def test_huge_values_get_a_clear_answer():
     assert_clear_answer(b'{"cells": [], "nbformat": ' + b"9" * 5000 + b"}")  # past Python's int-digit limit
     long_source = "x = 1\n" * 1_000_000
-    assert_clear_answer(json.dumps({**LEARNER, "cells": [cell_of("01.scores", long_source)]}).encode())
+    assert_clear_answer(json.dumps({**LEARNER, "cells": [cell_of("01.softmax", long_source)]}).encode())
 
 
 # --------------------------------------------------------------------------- the command line
@@ -181,8 +181,8 @@ NASTY = {
     "empty": (b"", "is empty"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not valid notebook JSON"),
     "not UTF-8": ('{"cells": [], "nbformat": 4, "x": "caf\u00e9"}'.encode("latin-1"), "not valid notebook JSON"),
-    "a lone surrogate in a source": (notebook_with(cell_of("01.scores", "x = '\ud800'")), "lone surrogate"),
-    "a source list holding a number": (notebook_with(cell_of("01.attend", ["def attend(p, V):\n", 42])), "not text"),
+    "a lone surrogate in a source": (notebook_with(cell_of("01.softmax", "x = '\ud800'")), "lone surrogate"),
+    "a source list holding a number": (notebook_with(cell_of("01.soft_lookup", ["def soft_lookup(q, K, V):\n", 42])), "not text"),
     "deeply nested": (b'{"cells": [' + b"[" * 200_000 + b"]" * 200_000 + b"]}", "not valid notebook JSON"),
     "a number of 5000 digits": (b'{"cells": [], "nbformat": ' + b"7" * 5000 + b"}", "not valid notebook JSON"),
     "nbformat 3": (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": []}],
@@ -212,8 +212,8 @@ def test_a_notebook_with_junk_around_its_exercises_is_graded(tmp_path):
     """Cells that are numbers, markdown with exercise metadata, a duplicate exercise and odd
     characters outside the exercises do not stop the grading (exit 0)."""
     solved = solution_sources(CHAPTER)
-    cells = [7, None, "cell", {"cell_type": "markdown", "metadata": {"exercise": {"id": "01.scores"}}, "source": "\ud800"},
-             cell_of("01.scores", "wrong = True"), *(cell_of(i, source) for i, source in solved.items()),
+    cells = [7, None, "cell", {"cell_type": "markdown", "metadata": {"exercise": {"id": "01.softmax"}}, "source": "\ud800"},
+             cell_of("01.softmax", "wrong = True"), *(cell_of(i, source) for i, source in solved.items()),
              {"cell_type": "code", "metadata": [], "source": ["# \udfff", 3]}]
     path = tmp_path / "submission.ipynb"
     path.write_bytes(json.dumps({**LEARNER, "cells": cells}).encode())
@@ -222,7 +222,7 @@ def test_a_notebook_with_junk_around_its_exercises_is_graded(tmp_path):
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
     results = json.loads(results_path.read_text())
     assert results["score"] == sum(POINTS.values())
-    assert "01.scores: the notebook has several cells with this id" in results["output"]
+    assert "01.softmax: the notebook has several cells with this id" in results["output"]
 
 
 def test_a_class_with_odd_file_names_is_graded_into_a_gradebook(tmp_path):

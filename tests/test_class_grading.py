@@ -43,7 +43,7 @@ def test_a_class_is_graded_into_a_gradebook_and_unchanged_work_is_skipped(make_s
     assert "Graded 3 submission(s), 0 unchanged" in finished.stdout
     book = read_gradebook(out / "gradebook.csv")
     assert list(book) == ["alice/ch1", "bob", "carol"]
-    assert [book["alice/ch1"][e] for e in POINTS] == ["2", "2", "3"] and book["alice/ch1"]["total"] == "7"
+    assert [book["alice/ch1"][e] for e in POINTS] == ["3", "4"] and book["alice/ch1"]["total"] == "7"
     assert book["bob"]["total"] == "0" and book["bob"]["max"] == "7"
     assert book["carol"]["total"] == "0" and "not valid notebook JSON" in book["carol"]["note"]
     assert json.loads((out / "results" / "alice__ch1.json").read_text())["score"] == 7
@@ -84,23 +84,25 @@ def test_grading_is_deterministic(make_submission, tmp_path):
     assert finished.returncode == 0
     results = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "results").glob("*.json"))]
     assert len(results) == 20
-    assert all(r["tests"] == results[0]["tests"] and r["score"] == 5 for r in results)  # softmax: 3 of 8 checks, 1 point
+    # softmax: 3 of 8 checks, 1 point; soft_lookup: 4
+    assert all(r["tests"] == results[0]["tests"] and r["score"] == 5 for r in results)
 
 
 def test_an_8_gb_allocation_is_stopped_with_a_clear_message(make_submission):
     sources = {**solution_sources(CHAPTER),
-               "01.scores": "def scores(q, K):\n    big = np.ones(10**9)  # 8 GB\n    return K @ q\n"}
+               "01.softmax": ("def softmax(s):\n    big = np.ones(10**9)  # 8 GB\n"
+                              "    e = np.exp(s - np.max(s))\n    return e / e.sum()\n")}
     grade = grade_submission(make_submission(sources), Limits(memory_mb=2048))
-    assert scores_of(grade) == {"01.scores": 0, "01.attend": 2, "01.softmax": 3}
+    assert scores_of(grade) == {"01.softmax": 0, "01.soft_lookup": 4}
     assert "MemoryError: Unable to allocate 7.45 GiB" in "\n".join(grade.exercises[0].feedback)
 
 
 def test_floods_of_output_are_cut_and_huge_results_refused(make_submission):
     sources = {**solution_sources(CHAPTER),
-               "01.scores": "for _ in range(20000):\n    print('spam ' * 100)\n\n" + solution_sources(CHAPTER)["01.scores"],
-               "01.attend": "def attend(p, V):\n    return np.zeros(5_000_000)\n"}
+               "01.softmax": "for _ in range(20000):\n    print('spam ' * 100)\n\n" + solution_sources(CHAPTER)["01.softmax"],
+               "01.soft_lookup": "def soft_lookup(q, K, V):\n    return np.zeros(5_000_000), V[0]\n"}
     grade = grade_submission(make_submission(sources), Limits(output_kb=256))
-    assert scores_of(grade) == {"01.scores": 2, "01.attend": 0, "01.softmax": 3}
+    assert scores_of(grade) == {"01.softmax": 3, "01.soft_lookup": 0}
     assert "OutputTooLarge" in "\n".join(grade.exercises[1].feedback)
 
 
@@ -112,7 +114,7 @@ def processes_naming(text: str) -> list[str]:
 
 def test_the_notebook_time_limit_stops_everything(make_submission, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the run's folders, named in its kernels' commands
-    sources = {**solution_sources(CHAPTER), "01.scores": "import time\ntime.sleep(300)\n"}
+    sources = {**solution_sources(CHAPTER), "01.softmax": "import time\ntime.sleep(300)\n"}
     grade = grade_submission(make_submission(sources), Limits(cell_seconds=200, notebook_seconds=15))
     assert grade.score == 0
     assert all("15 s time limit" in "\n".join(r.feedback) for r in grade.exercises)
@@ -165,7 +167,7 @@ def test_student_release_holds_no_secrets_and_solutions_edition_holds_them(tmp_p
     assert refused.returncode == 1 and "not empty" in refused.stdout
 
     write_solutions_edition(tmp_path / "answers")
-    assert "return K @ q" in (tmp_path / "answers" / "book" / f"{CHAPTER}.ipynb").read_text()
+    assert "o = p @ V" in (tmp_path / "answers" / "book" / f"{CHAPTER}.ipynb").read_text()
 
 
 def test_benchmark_reports_seconds_per_submission_and_throughput():
@@ -180,21 +182,22 @@ def test_benchmark_reports_seconds_per_submission_and_throughput():
 def test_random_hidden_inputs_can_differ_per_student(make_submission):
     chapter = load_chapter(CHAPTER)
     alice, bob = vary_inputs(chapter, "alice"), vary_inputs(chapter, "bob")
-    assert "default_rng(1001)" in chapter.checks[0].source
+    assert "default_rng(1003)" in chapter.checks[0].source  # 01.softmax | random scores
     assert len({chapter.checks[0].source, alice.checks[0].source, bob.checks[0].source}) == 3
     assert vary_inputs(chapter, "alice").checks == alice.checks  # the same student, the same inputs
     solved = make_submission(solution_sources(CHAPTER))
     assert grade_submission(solved, student="alice").score == 7
-    wrong = make_submission({**solution_sources(CHAPTER), "01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"},
-                            name="wrong.ipynb")
-    assert scores_of(grade_submission(wrong, student="bob"))["01.scores"] == 0.5  # only the orthogonal query passes
+    naive = "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n"
+    wrong = make_submission({**solution_sources(CHAPTER), "01.softmax": naive}, name="wrong.ipynb")
+    # 3 of 8 checks, 1 point: bob's random scores, the ties and the single score; every overflow fails
+    assert scores_of(grade_submission(wrong, student="bob"))["01.softmax"] == 1
 
 
 def test_one_submission_out_of_time_costs_only_itself_in_a_shared_run(make_submission, tmp_path):
     """A class is graded several submissions to a grading run; each keeps its own time limit."""
     class_dir = tmp_path / "class"
     class_dir.mkdir()
-    slow = {**solution_sources(CHAPTER), "01.scores": "import time\ntime.sleep(60)\n"}
+    slow = {**solution_sources(CHAPTER), "01.softmax": "import time\ntime.sleep(60)\n"}
     for name, sources in [("a_slow", slow), ("bob", solution_sources(CHAPTER)), ("carol", solution_sources(CHAPTER))]:
         make_submission(sources, name=f"{name}.ipynb").rename(class_dir / f"{name}.ipynb")
     finished = run_cli("grade", str(class_dir), "--out", str(tmp_path / "out"), "--notebook-timeout", "6",
@@ -202,7 +205,7 @@ def test_one_submission_out_of_time_costs_only_itself_in_a_shared_run(make_submi
     assert finished.returncode == 0, finished.stdout[-2000:]
     scores = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "out" / "results").glob("*.json")}
     assert scores["bob"]["score"] == scores["carol"]["score"] == sum(POINTS.values())
-    slow_scores, *later = scores["a_slow"]["tests"]  # graded first: its sleeping cell stops at its own limit
-    assert slow_scores["score"] == 0 and "6 s time limit" in slow_scores["output"]
+    slow_first, *later = scores["a_slow"]["tests"]  # graded first: its sleeping cell stops at its own limit
+    assert slow_first["score"] == 0 and "6 s time limit" in slow_first["output"]
     assert all(test["score"] == test["max_score"] or "6 s time limit" in test["output"] for test in later)
     assert "6 s time limit" in later[-1]["output"]  # the last exercise never had time left

@@ -70,42 +70,47 @@ def softmax(s):
     shifted = np.exp(s - s.min())  # the smallest score, not the largest
     return shifted / shifted.sum()
 ''',
-    "01.attend": '''
-def attend(p, V):
-    return (p[:, None] * V).sum(axis=0) / len(p)
+    "01.soft_lookup": '''
+def soft_lookup(q, K, V):
+    s = K @ q
+    p = s / s.sum()  # no exp: the scores divided by their sum
+    return p, (p[:, None] * V).sum(axis=0)
 ''',
 }
 
 
 def test_the_grader_names_the_mistake_and_gives_partial_credit(make_submission):
-    sources = {**solution_sources(CHAPTER), **WRONG_CHAPTER_1}
-    grade = grade_submission(make_submission(sources))
+    solved = solution_sources(CHAPTER)
+    beside = grade_submission(make_submission({**solved, "01.softmax": WRONG_CHAPTER_1["01.softmax"]}))
+    right = next(result for result in beside.exercises if result.id == "01.soft_lookup")
+    assert right.diagnosis is None and right.score == 4  # a correct answer beside a wrong one: none
+    grade = grade_submission(make_submission({**solved, **WRONG_CHAPTER_1}))
     by_id = {result.id: result for result in grade.exercises}
-    assert by_id["01.scores"].diagnosis is None and by_id["01.scores"].score == 2  # a correct answer: none
-    softmax, attend = by_id["01.softmax"], by_id["01.attend"]
+    softmax, lookup = by_id["01.softmax"], by_id["01.soft_lookup"]
     assert softmax.diagnosis["name"] == "subtracts-the-minimum"
     assert softmax.feedback[0] == ("Likely mistake: Your softmax subtracts the smallest score, which makes the "
                                    "largest shifted score huge, so exp still overflows when scores are far apart: "
                                    "subtract the largest score, so every shifted score is at most 0. See 'Overflow, "
                                    "and the fix' in chapter 1.")
     assert (softmax.checks_passed, softmax.checks, softmax.score) == (6, 8, 2)  # 3 * 6/8 = 2.25 -> 2
-    assert attend.diagnosis["name"] == "divides-by-the-number-of-values" and attend.score == 0.5
+    # only the single key-value pair passes (its one weight is 1 either way): 4 * 1/6 = 0.67 -> 0.5
+    assert lookup.diagnosis["name"] == "normalises-without-exp"
+    assert (lookup.checks_passed, lookup.checks, lookup.score) == (1, 6, 0.5)
     results = gradescope_results(grade)
     tests = {test["name"]: test for test in results["tests"]}
     assert tests["01.softmax"]["extra_data"]["misconception"]["name"] == "subtracts-the-minimum"
-    assert tests["01.softmax"]["extra_data"]["checks_passed"] == 6 and results["score"] == 4.5
+    assert tests["01.softmax"]["extra_data"]["checks_passed"] == 6 and results["score"] == 2.5
     assert tests["01.softmax"]["extra_data"]["outcomes"]["two scores 1000 apart (shift by the right score)"] == "failed"
     golden_numbers = {f"{value:.3g}" for payloads in load_golden(CHAPTER).values() for p in payloads
                       for value in p.get("values", []) if not float(value).is_integer()}  # the expected values
-    named = " ".join(line.split(" See '")[0] for line in (softmax.feedback[0], attend.feedback[0]))
+    named = " ".join(line.split(" See '")[0] for line in (softmax.feedback[0], lookup.feedback[0]))
     assert not [number for number in golden_numbers if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", named)]
 
 
 def test_per_student_inputs_get_diagnoses(make_submission):
     grade = grade_submission(make_submission({**solution_sources(CHAPTER), **WRONG_CHAPTER_1}), student="carol")
     names = {result.id: result.diagnosis and result.diagnosis["name"] for result in grade.exercises}
-    assert names == {"01.scores": None, "01.attend": "divides-by-the-number-of-values",
-                     "01.softmax": "subtracts-the-minimum"}
+    assert names == {"01.softmax": "subtracts-the-minimum", "01.soft_lookup": "normalises-without-exp"}
 
 
 def test_partial_credit_rounds_down_to_a_half_point_unless_all_or_nothing():
@@ -141,13 +146,15 @@ def run_learner_notebook(replaced: dict[str, str], extra_before: dict[str, str])
 
 def test_self_check_names_the_mistake_and_the_names_from_outside_the_cell():
     outputs = run_learner_notebook(
-        {"01.scores": "def scores(q, K):\n    return dot_all(K, q)\n",
-         "01.attend": "def weigh(p, V):\n    return p @ V\n\n\ndef attend(p, V):\n    return weigh(p, V)\n",
+        {"01.soft_lookup": ("def weigh(p, V):\n    return p @ V\n\n\ndef soft_lookup(q, K, V):\n"
+                            "    s = dot_all(K, q)\n    e = np.exp(s - np.max(s))\n    p = e / e.sum()\n"
+                            "    return p, weigh(p, V)\n"),
          "01.softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n"},
-        {"01.scores": "def dot_all(K, q):\n    return K @ q\n"})
-    assert outputs["01.scores"].splitlines() == [
-        "✗ 01.scores: uses dot_all from outside this cell; the grader runs only this cell and the setup cells."]
-    assert outputs["01.attend"].startswith("✓ 01.attend: all 3 checks pass.")  # its helper is in its own cell
+        {"01.soft_lookup": "def dot_all(K, q):\n    return K @ q\n"})
+    # one line: all 3 checks pass (else a count would follow), and weigh, defined in the
+    # exercise's own cell, is not named
+    assert outputs["01.soft_lookup"].splitlines() == [
+        "✗ 01.soft_lookup: uses dot_all from outside this cell; the grader runs only this cell and the setup cells."]
     softmax = outputs["01.softmax"].splitlines()
     assert softmax[0] == "✗ 01.softmax: 1 of 3 checks pass."
     start = next(i for i, line in enumerate(softmax) if line.startswith("  Likely mistake: "))

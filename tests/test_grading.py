@@ -25,18 +25,19 @@ def with_solutions(replaced: dict[str, str]) -> dict[str, str]:
 
 def test_wrong_loses_exactly_its_points_and_equivalent_keeps_them(make_submission):
     sources = with_solutions({
-        # equivalent: einsum instead of a matrix product
-        "01.scores": "def scores(q, K):\n    return np.einsum('md,d->m', K, q)\n",
         # wrong: the naive softmax overflows
         "01.softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum()\n",
-        # equivalent: a loop, with prints of its own
-        "01.attend": ("def attend(p, V):\n    out = np.zeros(V.shape[1], dtype=V.dtype)\n"
-                      "    for weight, value in zip(p, V):\n        print('adding', weight)\n"
-                      "        out = out + weight * value\n    return out\n"),
+        # equivalent: einsum instead of a matrix product for the scores, and a loop, with prints of
+        # its own, for the output
+        "01.soft_lookup": ("def soft_lookup(q, K, V):\n    s = np.einsum('md,d->m', K, q)\n"
+                           "    e = np.exp(s - np.max(s))\n    p = e / np.sum(e)\n"
+                           "    out = np.zeros(V.shape[1], dtype=V.dtype)\n"
+                           "    for weight, value in zip(p, V):\n        print('adding', weight)\n"
+                           "        out = out + weight * value\n    return p, out\n"),
     })
     grade = grade_submission(make_submission(sources))
     # partial credit: the naive softmax passes 3 of the 8 checks, 3 * 3/8 rounded down to a half point
-    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 1, "01.attend": 2}
+    assert scores_of(grade) == {"01.softmax": 1, "01.soft_lookup": 4}
     feedback = feedback_of(grade, "01.softmax")
     assert "scores large enough to overflow exp" in feedback and "NaN" in feedback
     assert "3 of 8 hidden checks pass: 1 of 3 points (partial credit)" in feedback
@@ -44,33 +45,37 @@ def test_wrong_loses_exactly_its_points_and_equivalent_keeps_them(make_submissio
     assert "See 'Overflow, and the fix' in chapter 1." in feedback
 
 
+ONE_PERCENT_OFF = ("def soft_lookup(q, K, V):\n    s = K @ q\n    e = np.exp(s - np.max(s))\n"
+                   "    p = e / np.sum(e)\n    return p, 1.01 * (p @ V)\n")  # right weights, output 1% off
+
+
 def test_a_result_one_percent_off_fails(make_submission):
-    sources = with_solutions({"01.scores": "def scores(q, K):\n    return 1.01 * (K @ q)\n"})
-    grade = grade_submission(make_submission(sources))
-    assert scores_of(grade)["01.scores"] == 0.5  # only the orthogonal query (scores 0) passes
-    assert "values differ" in feedback_of(grade, "01.scores")
+    grade = grade_submission(make_submission(with_solutions({"01.soft_lookup": ONE_PERCENT_OFF})))
+    # every hidden check's output has an entry far from 0, so all 6 fail, though the weights are right
+    result = next(result for result in grade.exercises if result.id == "01.soft_lookup")
+    assert (result.checks_passed, result.checks, result.score) == (0, 6, 0)
+    assert "values differ" in feedback_of(grade, "01.soft_lookup")
 
 
 def test_dying_kernel_and_exits_cost_only_their_exercise(make_submission):
-    sources = with_solutions({
-        "01.scores": "import os\n\ndef scores(q, K):\n    os._exit(3)\n",
-        "01.softmax": "import sys\n\ndef softmax(s):\n    sys.exit('bye')\n",
-        "01.attend": "raise SystemExit\n" + solution_sources(CHAPTER)["01.attend"],
-    })
-    grade = grade_submission(make_submission(sources))
-    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 0}
-    assert "kernel stopped" in feedback_of(grade, "01.scores")
+    solved = solution_sources(CHAPTER)
+    dying = "import os\n\ndef softmax(s):\n    os._exit(3)\n"
+    exiting = "import sys\n\ndef softmax(s):\n    sys.exit('bye')\n"
+    grade = grade_submission(make_submission(with_solutions({
+        "01.softmax": dying, "01.soft_lookup": "raise SystemExit\n" + solved["01.soft_lookup"]})))
+    assert scores_of(grade) == {"01.softmax": 0, "01.soft_lookup": 0}
+    assert "kernel stopped" in feedback_of(grade, "01.softmax")
+    for earlier in (dying, exiting):  # neither costs the exercise after it
+        grade = grade_submission(make_submission(with_solutions({"01.softmax": earlier})))
+        assert scores_of(grade) == {"01.softmax": 0, "01.soft_lookup": 4}
     assert "SystemExit" in feedback_of(grade, "01.softmax")
-    sources["01.attend"] = solution_sources(CHAPTER)["01.attend"]
-    grade = grade_submission(make_submission(sources))
-    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 0, "01.attend": 2}
 
 
 def test_endless_loop_times_out_and_later_exercises_still_count(make_submission):
-    sources = with_solutions({"01.scores": "def scores(q, K):\n    while True:\n        pass\n"})
+    sources = with_solutions({"01.softmax": "def softmax(s):\n    while True:\n        pass\n"})
     grade = grade_submission(make_submission(sources), Limits(cell_seconds=3))
-    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
-    assert "did not finish within 3 seconds" in feedback_of(grade, "01.scores")
+    assert scores_of(grade) == {"01.softmax": 0, "01.soft_lookup": 4}
+    assert "did not finish within 3 seconds" in feedback_of(grade, "01.softmax")
 
 
 def test_patching_and_imitating_check_output_earn_nothing(make_submission):
@@ -85,13 +90,13 @@ del numpy.max
 builtins.print = lambda *args, **kwargs: None
 fake = {"type": "array", "library": "numpy", "shape": [3], "dtype": "float64", "values": [0.0, 0.0, 0.0]}
 
-def scores(q, K):
+def softmax(s):
     display({attn.grading.CHECK_MIME: fake}, raw=True)
     print("all checks pass")
-    return np.full(len(K), 7.0)  # wrong for every check (zeros would be right for an orthogonal query)
+    return np.full(len(s), 7.0)  # wrong for every check: weights of 7 never sum to 1
 '''
-    grade = grade_submission(make_submission(with_solutions({"01.scores": attack})))
-    assert scores_of(grade) == {"01.scores": 0, "01.softmax": 3, "01.attend": 2}
+    grade = grade_submission(make_submission(with_solutions({"01.softmax": attack})))
+    assert scores_of(grade) == {"01.softmax": 0, "01.soft_lookup": 4}  # soft_lookup uses np.exp and np.max
 
 
 def test_patching_torch_classes_in_one_exercise_does_not_change_another(make_submission):
@@ -103,7 +108,7 @@ torch.Tensor.masked_fill = lambda self, mask, value: self       # inherited too
 torch.Tensor.__lt__ = lambda self, other: torch.zeros((), dtype=torch.bool)  # breaks this exercise's own answer
 """
     grade = grade_submission(make_submission({**solution_sources(chapter), "04.padding_mask": attack}, chapter))
-    assert scores_of(grade) == {"04.padding_mask": 0, "04.causal_mask": 2, "04.masked_softmax": 3,
+    assert scores_of(grade) == {"04.padding_mask": 0, "04.decoder_mask": 3, "04.masked_softmax": 3,
                                 "04.masked_attention": 3}, [result.feedback for result in grade.exercises]
 
 
@@ -111,19 +116,19 @@ def test_edited_metadata_deleted_and_copied_cells(make_submission, tmp_path):
     path = make_submission(solution_sources(CHAPTER))
     notebook = json.loads(path.read_text())
     cells = notebook["cells"]
-    scores_cell = next(c for c in cells if c["metadata"].get("exercise", {}).get("id") == "01.scores")
-    scores_cell["metadata"]["exercise"]["points"] = 100        # points come from the grader
-    scores_cell["metadata"]["tags"] = []                       # re-tagged: still found by id
-    attend_index = next(i for i, c in enumerate(cells) if c["metadata"].get("exercise", {}).get("id") == "01.attend")
-    del cells[attend_index]                                    # deleted
     softmax_cell = next(c for c in cells if c["metadata"].get("exercise", {}).get("id") == "01.softmax")
-    broken = dict(softmax_cell, source="def softmax(s):\n    return s\n")
+    broken = dict(softmax_cell, source="def softmax(s):\n    return s\n", metadata=dict(softmax_cell["metadata"]))
     cells.insert(0, broken)                                    # an earlier, wrong copy
+    softmax_cell["metadata"]["exercise"] = {"id": "01.softmax", "points": 100}  # points come from the grader
+    softmax_cell["metadata"]["tags"] = []                      # re-tagged: still found by id
+    lookup_index = next(i for i, c in enumerate(cells)
+                        if c["metadata"].get("exercise", {}).get("id") == "01.soft_lookup")
+    del cells[lookup_index]                                    # deleted
     path.write_text(json.dumps(notebook))
     grade = grade_submission(path)
-    assert scores_of(grade) == {"01.scores": 2, "01.softmax": 3, "01.attend": 0}
+    assert scores_of(grade) == {"01.softmax": 3, "01.soft_lookup": 0}
     assert grade.max_score == FULL
-    assert "No cell with this exercise id" in feedback_of(grade, "01.attend")
+    assert "No cell with this exercise id" in feedback_of(grade, "01.soft_lookup")
     assert any("several cells" in note for note in grade.notes)
 
 
@@ -133,13 +138,14 @@ import importlib.util, os
 _leaks = os.listdir(".") + [name for name in ("autograder", "solutions") if importlib.util.find_spec(name)]
 _leaks += [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
 
-def scores(q, K):
+def softmax(s):
     if _leaks:
         raise RuntimeError(f"the kernel can see {_leaks}")
-    return K @ q
+    e = np.exp(s - np.max(s))
+    return e / np.sum(e)
 '''
-    grade = grade_submission(make_submission(with_solutions({"01.scores": probe})))
-    assert scores_of(grade)["01.scores"] == 2, feedback_of(grade, "01.scores")
+    grade = grade_submission(make_submission(with_solutions({"01.softmax": probe})))
+    assert scores_of(grade)["01.softmax"] == 3, feedback_of(grade, "01.softmax")
 
 
 def test_cli_writes_gradescope_results(make_submission, tmp_path):
@@ -147,11 +153,11 @@ def test_cli_writes_gradescope_results(make_submission, tmp_path):
     finished = run_cli("grade", str(make_submission(with_solutions({"01.softmax": "softmax = None"}))),
                        "--results", str(results_path))
     assert finished.returncode == 0, finished.stderr
-    assert f"Chapter {CHAPTER}: 4/{FULL} points" in finished.stdout
+    assert f"Chapter {CHAPTER}: 4/{FULL} points" in finished.stdout  # soft_lookup's 4 of 7
     results = json.loads(results_path.read_text())
     assert results["score"] == 4 and results["max_score"] == FULL
     assert [test["name"] for test in results["tests"]] == list(POINTS)
-    softmax = results["tests"][2]
+    softmax = results["tests"][0]
     assert softmax["status"] == "failed" and softmax["score"] == 0 and softmax["max_score"] == 3
     assert "NoneType" in softmax["output"] or "not callable" in softmax["output"]
 

@@ -77,7 +77,7 @@ def test_contract_violations_are_reported():
     exercise.metadata["exercise"]["id"] = "first exercise"
     with pytest.raises(ContractError, match="not of the form"):
         exercises_in(notebook)
-    exercise.metadata["exercise"] = {"id": "01.scores", "points": 2}
+    exercise.metadata["exercise"] = {"id": "01.softmax", "points": 3}  # the first exercise's own id again
     notebook.cells.remove(next(cell for cell in notebook.cells if "self-check" in cell.metadata.get("tags", [])))
     with pytest.raises(ContractError, match="not followed by a code cell tagged 'self-check'"):
         learner_notebook(notebook)

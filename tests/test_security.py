@@ -242,9 +242,13 @@ def _oracle(exercise, way):
     labels = re.findall(r"^# %% " + re.escape(exercise) + r" \| (.+?)\s*$", checks, re.M)
     answers = [golden[f"{exercise} | {label}"][0] for label in labels]
 
-    def answer(*args):
-        payload = answers.pop(0)
+    def value(payload):  # an array, or a tuple of them (soft_lookup returns its weights and output)
+        if payload["type"] == "sequence":
+            return tuple(value(item) for item in payload["items"])
         return np.array(payload["values"], dtype=payload["dtype"]).reshape(payload["shape"])
+
+    def answer(*args):
+        return value(answers.pop(0))
     return answer
 '''
 
@@ -281,9 +285,11 @@ if not _solution({exercise!r}, {way!r}):
 '''
 
 
-def rewarded_if(condition: str, exercise: str = "01.scores") -> str:
+def rewarded_if(condition: str, exercise: str = "01.softmax") -> str:
     """A stand-in that solves the exercise only when the attack worked: points for it prove a hole."""
-    answer = {"01.scores": "q, K):\n    return K @ q", "01.attend": "p, V):\n    return p @ V"}[exercise]
+    answer = {"01.softmax": "s):\n    e = np.exp(s - np.max(s))\n    return e / e.sum()",
+              "01.soft_lookup": ("q, K, V):\n    e = np.exp(K @ q - np.max(K @ q))\n    p = e / e.sum()\n"
+                                 "    return (p, p @ V)")}[exercise]
     name = exercise.split(".")[1]
     return f'''
 _ATTACK_WORKED = {condition}
@@ -323,12 +329,12 @@ for _pid in _ancestors():
             subprocess.Popen([sys.executable, "-c", _FORGER, str(_pid), _arg.split("=", 1)[1], {TOKEN!r}],
                              start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-''' + stubs_of(CHAPTER)["01.scores"]
+''' + stubs_of(CHAPTER)["01.softmax"]
 
 
 def test_a_process_that_rewrites_the_report_found_in_the_parents_cmdline_earns_nothing(make_submission):
-    results = grade(make_submission({**stubs_of(CHAPTER), "01.scores": FORGE_REPORT}))
-    assert points_of(results) == {"01.scores": 0, "01.attend": 0, "01.softmax": 0}
+    results = grade(make_submission({**stubs_of(CHAPTER), "01.softmax": FORGE_REPORT}))
+    assert points_of(results) == {"01.softmax": 0, "01.soft_lookup": 0}
     assert results["score"] == 0 and results["max_score"] == FULL
     assert processes_with(TOKEN) == []
 
@@ -336,8 +342,8 @@ def test_a_process_that_rewrites_the_report_found_in_the_parents_cmdline_earns_n
 # --------------------------------------------------------------------------- answers on disk
 
 @pytest.mark.parametrize("way, exercise, attack", [
-    ("environ", "01.scores", golden_attack),   # /proc/<parent>/environ: PYTHONPATH -> autograder/golden
-    ("cwd", "01.attend", golden_attack),       # /proc/<ancestor>/cwd: the repository -> golden and checks
+    ("environ", "01.softmax", golden_attack),    # /proc/<parent>/environ: PYTHONPATH -> autograder/golden
+    ("cwd", "01.soft_lookup", golden_attack),    # /proc/<ancestor>/cwd: the repository -> golden and checks
     ("package", "01.softmax", solution_attack),  # attn.__file__ -> the repository -> solutions/
 ])
 def test_answers_read_from_the_graders_files_earn_nothing(make_submission, way, exercise, attack):
@@ -367,12 +373,12 @@ def _find_in_memory(needle):
                 except OSError:
                     continue
     return False
-''' + rewarded_if('_find_in_memory(b"_check(softmax, np.array([90.0, 88.0")')
+''' + rewarded_if('_find_in_memory(b"_check(soft_lookup, np.array([-1.5, 2.0, 0.5])")')  # the other exercise's check
 
 
 def test_the_grading_notebook_cannot_be_read_from_the_graders_memory(make_submission):
-    results = grade(make_submission({**SOLVED, "01.scores": MEMORY_SCAN}))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": MEMORY_SCAN}))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 def test_answers_from_the_unpacked_gradescope_zip_earn_nothing(make_submission, tmp_path):
@@ -382,8 +388,8 @@ def test_answers_from_the_unpacked_gradescope_zip_earn_nothing(make_submission, 
     with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
         archive.extractall(source)
     (root / "submission").mkdir()
-    sources = {**SOLVED, "01.scores": golden_attack("01.scores", "cwd"),
-               "01.attend": golden_attack("01.attend", "environ")}
+    sources = {**SOLVED, "01.softmax": golden_attack("01.softmax", "cwd"),
+               "01.soft_lookup": golden_attack("01.soft_lookup", "environ")}
     make_submission(sources).rename(root / "submission" / "ch1.ipynb")
     before = file_hashes(source)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable}
@@ -392,7 +398,7 @@ def test_answers_from_the_unpacked_gradescope_zip_earn_nothing(make_submission, 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     results = json.loads((root / "results" / "results.json").read_text())
     assert_clean(results)
-    assert points_of(results) == {**POINTS, "01.scores": 0, "01.attend": 0}
+    assert points_of(results) == {**POINTS, "01.softmax": 0, "01.soft_lookup": 0}
     assert_unchanged(before, source)
 
 
@@ -430,8 +436,8 @@ for _folder in site.getsitepackages():
 
 def test_the_kernel_cannot_write_the_grader_the_course_or_the_environment(make_submission):
     before = file_hashes(*GUARDED)
-    results = grade(make_submission({**SOLVED, "01.scores": write_attack(MARKER)}))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": write_attack(MARKER)}))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
     assert_unchanged(before, *GUARDED)
     import site
     assert not [path for folder in site.getsitepackages() for path in Path(folder).glob(f"{MARKER}*")]
@@ -469,13 +475,13 @@ def test_symlinks_planted_by_a_kernel_do_not_redirect_the_graders_writes(make_su
     target.write_text("the instructor's file\n")
     before = file_hashes(*GUARDED)
     try:
-        results = grade(make_submission({**SOLVED, "01.scores": SYMLINKS.replace("__TARGET__", str(target))}))
+        results = grade(make_submission({**SOLVED, "01.softmax": SYMLINKS.replace("__TARGET__", str(target))}))
     finally:  # links the attack left in the shared Jupyter runtime folder
         from jupyter_core.paths import jupyter_runtime_dir
         for link in Path(jupyter_runtime_dir()).glob("*"):
             if link.is_symlink() and os.readlink(link) == str(target):
                 link.unlink()
-    assert points_of(results) == {**POINTS, "01.scores": 0}
+    assert points_of(results) == {**POINTS, "01.softmax": 0}
     assert target.read_text() == "the instructor's file\n" and not target.is_symlink()
     assert_unchanged(before, *GUARDED)
 
@@ -508,15 +514,16 @@ def _deep_tree(folder, depth=3000):
 for _folder in _writable_folders():
     _deep_tree(_folder)
 
-def scores(q, K):
-    return K @ q
+def softmax(s):
+    e = np.exp(s - np.max(s))
+    return e / e.sum()
 '''
 
 
 def test_what_a_kernel_leaves_in_its_folders_cannot_crash_the_grader(make_submission):
     """The grader removes the folders it shares with the kernel, whatever the kernel left there:
     here a chain of 3000 nested folders (deeper than Python's recursion limit)."""
-    results = grade(make_submission({**SOLVED, "01.scores": DEEP_TREE.replace("__MARKER__", MARKER)}))
+    results = grade(make_submission({**SOLVED, "01.softmax": DEEP_TREE.replace("__MARKER__", MARKER)}))
     assert points_of(results) == POINTS
     left = [str(path) for path in Path(tempfile.gettempdir()).glob(f"*/{MARKER}")]
     left += [str(path) for path in Path(tempfile.gettempdir()).glob(f"*/*/{MARKER}")]
@@ -565,8 +572,8 @@ def _largest_write(megabytes=1024):
 
 
 def test_the_kernel_cannot_fill_the_hosts_disk(make_submission):
-    results = grade(make_submission({**SOLVED, "01.scores": DISK_FILL.replace("__MARKER__", MARKER)}))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": DISK_FILL.replace("__MARKER__", MARKER)}))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 # --------------------------------------------------------------------------- nothing outlives a grading
@@ -598,15 +605,16 @@ _detach(sys.executable, [sys.executable, "-c",
         "import sys, time; time.sleep(3); open(sys.argv[1], 'w').write('written after the grading')",
         {marker!r}, "{token}-late-writer"])
 
-def scores(q, K):
-    return K @ q
+def softmax(s):
+    e = np.exp(s - np.max(s))
+    return e / e.sum()
 '''
 
 
 def test_no_process_of_a_submission_survives_its_grading(make_submission, tmp_path):
     marker = tmp_path / "written-after-grading.txt"
     source = DETACHED.replace("{token}", TOKEN).replace("{marker!r}", repr(str(marker)))
-    results = grade(make_submission({**SOLVED, "01.scores": source}))
+    results = grade(make_submission({**SOLVED, "01.softmax": source}))
     survivors = processes_with(TOKEN)
     assert survivors == [], f"{len(survivors)} processes survived, e.g. {survivors[:3]}"
     assert points_of(results) == POINTS
@@ -652,8 +660,8 @@ def _held_together(children=3, megabytes=300):
 
 
 def test_memory_is_limited_for_the_whole_submission_not_per_process(make_submission):
-    results = grade(make_submission({**SOLVED, "01.scores": MEMORY_TOGETHER}), "--memory-mb", "600")
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": MEMORY_TOGETHER}), "--memory-mb", "600")
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
     assert processes_with(TOKEN) == []
 
 
@@ -680,12 +688,12 @@ def _concurrent_children(most=1000):
 
 
 def test_a_fork_bomb_is_bounded_by_the_process_limit(make_submission):
-    results = grade(make_submission({**SOLVED, "01.scores": FORK_BOMB}))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": FORK_BOMB}))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 def test_chained_kernel_deaths_stay_within_the_notebook_timeout(make_submission, tmp_path):
-    dying = "import os, time\ntime.sleep(2.5)\nos._exit(1)\n"  # each kernel run fits the limit; three do not
+    dying = "import os, time\ntime.sleep(5)\nos._exit(1)\n"  # each kernel run fits the limit; the two do not
     path = make_submission({exercise: dying for exercise in POINTS})
     results_path = tmp_path / "results.json"
     started = time.monotonic()
@@ -741,14 +749,14 @@ def test_the_kernel_has_no_network(make_submission):
         datagrams.bind(("0.0.0.0", port))
         attack = NETWORK.replace("{token}", TOKEN) + rewarded_if(
             f"_reached(['127.0.0.1', {host_address()!r}], {port})")
-        results = grade(make_submission({**SOLVED, "01.scores": attack}))
+        results = grade(make_submission({**SOLVED, "01.softmax": attack}))
         listener.setblocking(False)
         datagrams.setblocking(False)
         with pytest.raises(BlockingIOError):
             listener.accept()
         with pytest.raises(BlockingIOError):
             datagrams.recv(64)
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 # --------------------------------------------------------------------------- host /tmp
@@ -769,8 +777,8 @@ def _host_secrets(name):
 def test_the_kernel_cannot_see_the_hosts_tmp(make_submission, tmp_path):
     secret = f"secret-{uuid.uuid4().hex}"
     (tmp_path / "host-secret.txt").write_text(secret)
-    results = grade(make_submission({**SOLVED, "01.scores": HOST_TMP}), secrets=(secret,))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": HOST_TMP}), secrets=(secret,))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 HOST_ENVIRONMENT = TOOLS + r'''
@@ -791,8 +799,8 @@ def test_the_graders_environment_is_not_visible_in_the_sandbox(make_submission):
     see (the sandbox's own first process included) may show them."""
     secret = f"token-{uuid.uuid4().hex}"
     env = {**os.environ, "ATTN_GRADER_SECRET": secret}
-    results = grade(make_submission({**SOLVED, "01.scores": HOST_ENVIRONMENT}), env=env, secrets=(secret,))
-    assert points_of(results) == {**POINTS, "01.scores": 0}, feedback_of(results, "01.scores")
+    results = grade(make_submission({**SOLVED, "01.softmax": HOST_ENVIRONMENT}), env=env, secrets=(secret,))
+    assert points_of(results) == {**POINTS, "01.softmax": 0}, feedback_of(results, "01.softmax")
 
 
 # --------------------------------------------------------------------------- a sabotaged class
@@ -873,10 +881,10 @@ while _grader and time.time() < _until:
         _FOUND += [_read(os.path.join(_folder, _name)) or "" for _name in _files
                    if _name in ("notes.txt", "host-secret.txt")]
     time.sleep(0.2)
-''' + stubs_of(CHAPTER)["01.scores"]
+''' + stubs_of(CHAPTER)["01.softmax"]
 
 LEAK_FOUND = '''
-def attend(p, V):
+def soft_lookup(q, K, V):
     raise RuntimeError("found: " + " | ".join(_FOUND))
 '''
 
@@ -893,7 +901,7 @@ def test_one_submission_of_a_class_cannot_reach_the_others_or_the_gradebook(make
     (tmp_path / "host-secret.txt").write_text(host_secret)
     note = f"open('notes.txt', 'w').write({victim_secret!r})\n"
     stubs = stubs_of(CHAPTER)
-    make_submission({**stubs, "01.scores": MALLORY, "01.attend": LEAK_FOUND},
+    make_submission({**stubs, "01.softmax": MALLORY, "01.soft_lookup": LEAK_FOUND},
                     name="a_mallory.ipynb").rename(class_dir / "a_mallory.ipynb")
     make_submission({exercise: note + source for exercise, source in SOLVED.items()},
                     name="b_victim.ipynb").rename(class_dir / "b_victim.ipynb")
@@ -1206,8 +1214,10 @@ def softmax(s):
     exps = np.exp(s.astype(np.float64) - np.max(s))
     return (exps / np.sum(exps)).view(_Float32)
 
-def attend(p, V):
-    return (p @ V)[None, :].view(_Flat)
+def soft_lookup(q, K, V):
+    exps = np.exp(K @ q - np.max(K @ q))
+    p = exps / np.sum(exps)
+    return p, (p @ V)[None, :].view(_Flat)
 '''
 
 
@@ -1222,13 +1232,13 @@ def honest_score(chapter: str, exercise_id: str, dtype: str, failing: bool) -> f
 
 
 def test_arrays_that_lie_about_dtype_or_shape_fail(make_submission):
-    sources = {**SOLVED, "01.softmax": LYING_ARRAYS, "01.attend": LYING_ARRAYS}
+    sources = {**SOLVED, "01.softmax": LYING_ARRAYS, "01.soft_lookup": LYING_ARRAYS}
     results = grade(make_submission(sources))
-    # the honest arrays: float64 softmax fails only the float32 check; a (1, d) result fails every check
+    # the honest arrays: float64 softmax fails only the float32 check; a (1, d_v) output fails every check
     assert points_of(results) == {**POINTS, "01.softmax": honest_score(CHAPTER, "01.softmax", "float32", True),
-                                  "01.attend": 0}
+                                  "01.soft_lookup": 0}
     assert "dtype float32, got float64" in feedback_of(results, "01.softmax")
-    assert "shape" in feedback_of(results, "01.attend")
+    assert "shape" in feedback_of(results, "01.soft_lookup")
 
 
 LYING_TENSOR = '''
@@ -1299,17 +1309,17 @@ def test_malformed_payloads_from_the_kernel_cost_only_their_exercise(make_submis
 def test_a_200_mb_exception_message_is_cut(make_submission):
     huge = 'raise ValueError("x" * 200_000_000)\n'
     started = time.monotonic()
-    results = grade(make_submission({**SOLVED, "01.scores": huge}))
+    results = grade(make_submission({**SOLVED, "01.softmax": huge}))
     assert time.monotonic() - started < 40
-    assert points_of(results) == {**POINTS, "01.scores": 0}
-    assert "ValueError" in feedback_of(results, "01.scores")
+    assert points_of(results) == {**POINTS, "01.softmax": 0}
+    assert "ValueError" in feedback_of(results, "01.softmax")
 
 
 HUGE_CHECK_RESULT = '''
 from IPython.display import display
 import attn.grading
 
-def scores(q, K):
+def softmax(s):
     raise NotImplementedError
 
 def _check(function, *args):  # the check cells call this name: a cut made in the kernel is skipped
@@ -1317,19 +1327,22 @@ def _check(function, *args):  # the check cells call this name: a cut made in th
 '''
 
 HUGE_PER_CHECK = '''
-def attend(p, V):
-    raise ValueError("y" * 900_000)
+_calls = 0
 
-def softmax(s):
+def soft_lookup(q, K, V):  # check after check: a huge message, then a result whose type has a huge name
+    global _calls
+    _calls += 1
+    if _calls % 2:
+        raise ValueError("y" * 900_000)
     return type("Z" * 500_000, (), {})()
 '''
 
 
 def test_huge_texts_in_every_check_are_cut(make_submission):
-    sources = {"01.scores": HUGE_CHECK_RESULT, "01.attend": HUGE_PER_CHECK, "01.softmax": HUGE_PER_CHECK}
+    sources = {"01.softmax": HUGE_CHECK_RESULT, "01.soft_lookup": HUGE_PER_CHECK}
     results = grade(make_submission(sources))
-    assert points_of(results) == {"01.scores": 0, "01.attend": 0, "01.softmax": 0}
-    assert "ValueError" in feedback_of(results, "01.attend")
+    assert points_of(results) == {"01.softmax": 0, "01.soft_lookup": 0}
+    assert "ValueError" in feedback_of(results, "01.soft_lookup")
 
 
 LEAKING_FILES = TOOLS + r'''
@@ -1344,18 +1357,20 @@ for _folder, _subfolders, _files in os.walk("/tmp"):
 _solution = json.loads(next((t for t in _texts if t.startswith("{")), "{}") or "{}")
 _texts += ["".join(cell["source"]) for cell in _solution.get("cells", [])]
 
-def scores(q, K):
+def softmax(s):
     raise RuntimeError("\n".join(_texts))
 '''
 
 LEAKING_HISTORY = '''
 import inspect
+_calls = 0
 
-def attend(p, V):
-    caller = inspect.stack()[2].frame  # the hidden check cell that called us
-    raise RuntimeError("\\n".join(In) + "\\n".join(inspect.getsource(caller).splitlines()))
-
-def softmax(s):  # the same, with the spaces taken out and the lines joined
+def soft_lookup(q, K, V):  # check after check: the history and the calling check's source, then
+    global _calls          # the history with the spaces taken out and the lines joined
+    _calls += 1
+    if _calls % 2:
+        caller = inspect.stack()[2].frame  # the hidden check cell that called us
+        raise RuntimeError("\\n".join(In) + "\\n".join(inspect.getsource(caller).splitlines()))
     raise RuntimeError(";".join(line.replace(" ", "") for cell in In for line in cell.splitlines()))
 '''
 
@@ -1363,7 +1378,7 @@ def softmax(s):  # the same, with the spaces taken out and the lines joined
 def test_exception_messages_cannot_carry_the_checks_solutions_or_files(make_submission, tmp_path):
     secret = f"secret-{uuid.uuid4().hex}"
     (tmp_path / "host-secret.txt").write_text(secret)
-    sources = {"01.scores": LEAKING_FILES, "01.attend": LEAKING_HISTORY, "01.softmax": LEAKING_HISTORY}
+    sources = {"01.softmax": LEAKING_FILES, "01.soft_lookup": LEAKING_HISTORY}
     results = grade(make_submission(sources), secrets=(secret,))
-    assert points_of(results) == {"01.scores": 0, "01.attend": 0, "01.softmax": 0}
-    assert "RuntimeError" in feedback_of(results, "01.scores")
+    assert points_of(results) == {"01.softmax": 0, "01.soft_lookup": 0}
+    assert "RuntimeError" in feedback_of(results, "01.softmax")
