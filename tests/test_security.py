@@ -932,7 +932,15 @@ def test_one_submission_of_a_class_cannot_reach_the_others_or_the_gradebook(make
 # --------------------------------------------------------------------------- course code answers exercises
 
 MASKS = "04_masks"
-MASK_POINTS = {"04.padding_mask": 2, "04.causal_mask": 2, "04.masked_softmax": 3, "04.masked_attention": 3}
+MASK_POINTS = {"04.padding_mask": 2, "04.decoder_mask": 3, "04.masked_softmax": 3, "04.masked_attention": 3}
+REAL_KEYS = '''
+def _real_keys(lengths, max_len, padding_side):
+    """(batch, max_len): True at the real tokens of each padded sequence (the padding part, own code)."""
+    positions = torch.arange(max_len)
+    if padding_side == "right":
+        return positions[None, :] < lengths[:, None]
+    return positions[None, :] >= (max_len - lengths)[:, None]
+'''
 
 
 def test_the_course_packages_attention_cannot_answer_multi_head_attention(make_submission):
@@ -960,7 +968,7 @@ def blockwise_attention(q, k, v, block_size, causal=False):
 def test_course_code_called_with_the_guard_switched_off_earns_nothing(make_submission):
     chapter = "08_attention_on_the_gpu"
     results = grade(make_submission({**solution_sources(chapter), "08.blockwise_attention": GUARD_OFF}, chapter))
-    assert points_of(results) == {"08.online_softmax": 3, "08.blockwise_attention": 0, "08.triton_attention": 4}
+    assert points_of(results) == {**points_of_chapter(chapter), "08.blockwise_attention": 0}
     assert OWN_CODE in feedback_of(results, "08.blockwise_attention")
 
 
@@ -978,18 +986,18 @@ def _original(function):
 def test_the_course_packages_ner_helpers_cannot_answer_chapter_9(make_submission):
     chapter = "09_named_entity_recognition"
     unwrapped = ORIGINAL + '''
-from attn import ner
+from attn import ner_data
 
-_labels = _original(ner.first_subtoken_labels)
+_labels = _original(ner_data.first_subtoken_labels)
 
 def align_labels(word_ids, word_labels):
     return _labels(word_ids, word_labels)
 '''
     copied_source = ORIGINAL + '''
 import inspect, textwrap
-from attn import ner
+from attn import ner_evaluation
 
-for _function in (ner.entity_spans, ner.span_scores):  # the same code, compiled in this cell
+for _function in (ner_evaluation.entity_spans, ner_evaluation.span_scores):  # the same code, compiled in this cell
     exec(textwrap.dedent(inspect.getsource(_original(_function))), globals())
 
 def span_f1(true_tags, pred_tags):
@@ -998,8 +1006,7 @@ def span_f1(true_tags, pred_tags):
 '''
     sources = {**solution_sources(chapter), "09.align_labels": unwrapped, "09.span_f1": copied_source}
     results = grade(make_submission(sources, chapter))
-    assert points_of(results) == {"09.multi_head_attention": 4, "09.align_labels": 0,
-                                  "09.token_classification_loss": 3, "09.span_f1": 0}
+    assert points_of(results) == {**points_of_chapter(chapter), "09.align_labels": 0, "09.span_f1": 0}
     assert OWN_CODE in feedback_of(results, "09.align_labels")
     assert OWN_CODE in feedback_of(results, "09.span_f1")
 
@@ -1012,27 +1019,27 @@ _found = getattr(_course, "causal" + "_allowed")
 '''
 
 HIDDEN_CALLS = {
-    "taken out of its wrapper": ORIGINAL + HIDDEN_NAME + '''
+    "taken out of its wrapper": ORIGINAL + HIDDEN_NAME + REAL_KEYS + '''
 _allowed = _original(_found)
 
-def causal_mask(n):
-    return _allowed(n, n)
+def decoder_mask(lengths, max_len, padding_side="right"):
+    return _allowed(max_len, max_len)[None, :, :] & _real_keys(lengths, max_len, padding_side)[:, None, :]
 ''',
-    "called with the guard switched off": HIDDEN_NAME + '''
-def causal_mask(n):
+    "called with the guard switched off": HIDDEN_NAME + REAL_KEYS + '''
+def decoder_mask(lengths, max_len, padding_side="right"):
     for module in [m for name, m in list(sys.modules.items()) if name.startswith("attn")]:
         for name in [n for n in vars(module) if "exercise" in n.lower() and not callable(vars(module)[n])]:
             setattr(module, name, None)  # whatever tells the course code which exercise is graded
-    return _found(n, n)
+    return _found(max_len, max_len)[None, :, :] & _real_keys(lengths, max_len, padding_side)[:, None, :]
 ''',
 }
 
 
 @pytest.mark.parametrize("way", list(HIDDEN_CALLS))
 def test_course_code_found_without_its_name_earns_nothing(make_submission, way):
-    results = grade(make_submission({**solution_sources(MASKS), "04.causal_mask": HIDDEN_CALLS[way]}, MASKS))
-    assert points_of(results) == {**MASK_POINTS, "04.causal_mask": 0}
-    assert OWN_CODE in feedback_of(results, "04.causal_mask")
+    results = grade(make_submission({**solution_sources(MASKS), "04.decoder_mask": HIDDEN_CALLS[way]}, MASKS))
+    assert points_of(results) == {**MASK_POINTS, "04.decoder_mask": 0}
+    assert OWN_CODE in feedback_of(results, "04.decoder_mask")
 
 
 def test_the_course_packages_decoder_cannot_answer_chapter_10(make_submission):
@@ -1059,10 +1066,10 @@ def grouped_query_attention(q, k, v, causal=False):
 # --------------------------------------------------------------------------- one exercise breaks the next
 
 
-STATE_PROBE = '''
+STATE_PROBE = REAL_KEYS + '''
 import sys
 
-def causal_mask(n):
+def decoder_mask(lengths, max_len, padding_side="right"):
     changed = [name for name, unchanged in [
         ("default dtype", torch.get_default_dtype() == torch.float32),
         ("grad mode", torch.is_grad_enabled()),
@@ -1075,7 +1082,8 @@ def causal_mask(n):
     ] if not unchanged]
     if changed:
         raise RuntimeError("left over from an earlier exercise: " + ", ".join(changed))
-    return torch.tril(torch.ones(n, n, dtype=torch.bool))
+    causal = torch.tril(torch.ones(max_len, max_len, dtype=torch.bool))
+    return causal[None, :, :] & _real_keys(lengths, max_len, padding_side)[:, None, :]
 '''
 
 STATE_ATTACKS = {
@@ -1159,7 +1167,7 @@ def _token_of_running_check():
 def _later_exercise_running(main=threading.main_thread().ident):
     frame = sys._current_frames().get(main)
     while frame is not None:
-        if frame.f_code.co_name in ("causal_mask", "masked_softmax", "masked_attention"):
+        if frame.f_code.co_name in ("decoder_mask", "masked_softmax", "masked_attention"):
             return True
         frame = frame.f_back
     return False
@@ -1194,7 +1202,7 @@ threading.Thread(target=_patch, daemon=True).start()
 def test_one_exercise_cannot_change_how_the_next_is_graded(make_submission, attack):
     solved = solution_sources(MASKS)
     sources = {**solved, "04.padding_mask": solved["04.padding_mask"] + STATE_ATTACKS[attack],
-               "04.causal_mask": STATE_PROBE}
+               "04.decoder_mask": STATE_PROBE}
     results = grade(make_submission(sources, MASKS))
     assert points_of(results) == MASK_POINTS, {test["name"]: test["output"] for test in results["tests"]}
 
