@@ -461,3 +461,28 @@ def test_no_privilege_comes_back(batch):
         """)
     assert set(seen["caps"]) == {"0000000000000000"} and seen["no_new_privs"] == "1", seen
     assert seen["mount"] != 0 and not any(seen["done"].values()), seen
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a kernel's channel folder is a folder of the host's disk, bound in: nothing bounds what it puts there "
+    "(RLIMIT_FSIZE bounds one file), so one submission can fill the disk the grader and the class share"))
+def test_a_kernel_cannot_fill_the_hosts_disk(batch):
+    limit = 512 * 2**20  # what each of the kernel's own tmpfs folders may hold
+    with batch.opened() as client:
+        channel = str(batch.channel_root / f"ipc-{batch.kernels}")  # the same path in the sandbox
+        written = attack(client, f"""
+            import json, os
+            written = 0
+            for number in range(3):  # fallocate: the blocks are the disk's at once, without writing them
+                try:
+                    file = os.open({channel!r} + f"/ballast-{{number}}", os.O_CREAT | os.O_WRONLY)
+                    os.posix_fallocate(file, 0, {limit // 2})
+                    os.close(file)
+                    written += {limit // 2}
+                except OSError:
+                    break
+            print(json.dumps(written))
+        """)
+        for ballast in Path(channel).glob("ballast-*"):
+            ballast.unlink()
+    assert written <= limit
