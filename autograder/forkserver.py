@@ -1,9 +1,10 @@
-"""The kernel fork server: one per submission, inside that submission's sandbox.
+"""The kernel fork server: one per grading run (a submission, or a few of a class), inside the
+run's bubblewrap sandbox (``autograder/sandbox.py``).
 
 It imports what every kernel needs (ipykernel, NumPy, the chapter's libraries) once, runs
 no learner code itself, and forks one fresh kernel per exercise on the grader's request.
-Each kernel gets namespaces of its own inside the sandbox, so that no exercise can reach
-another (not even one of the same submission):
+Each kernel joins its submission's cgroup (the grader moves it) and gets namespaces of its
+own inside the sandbox, so that no exercise can reach another, of the same submission or not:
 
 - a user namespace that maps only the sandbox's uid, in which the kernel briefly holds the
   capabilities it needs to set up its mounts, then drops them all (and may gain no more);

@@ -15,6 +15,7 @@ Loaded with ``-p autograder.nbval_plugin`` next to ``--nbval``. It
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -280,7 +281,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _write_record(item, {"outcome": "not-run", "reason": "time limit", "cut": True, "payloads": []})
         pytest.skip("the submission ran out of time")
     _cell_seconds = _cell_seconds or item.config.option.nbval_cell_timeout
-    item.config.option.nbval_cell_timeout = min(_cell_seconds, max(1, int(left)))  # nbval reads it per cell
+    limit = min(_cell_seconds, math.ceil(left))
+    item.grader_deadline_limits = limit < _cell_seconds  # a timeout then means the submission's time is up
+    item.config.option.nbval_cell_timeout = limit  # nbval reads it per cell
     if _exercise_key(item) in _timed_out:
         pytest.skip("an earlier cell of this exercise timed out")
 
@@ -318,6 +321,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if _timed_out_alive(item, call):
         _timed_out.add(_exercise_key(item))
+        if item.grader_deadline_limits:  # not an endless loop: the submission ran out of time
+            _write_record(item, {"outcome": "not-run", "reason": "time limit", "cut": True, "payloads": []})
+            return
     _write_record(item, {
         "outcome": _outcome(item, report),
         "reason": _reason(item, call),
