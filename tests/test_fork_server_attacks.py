@@ -36,7 +36,9 @@ pytestmark = [
 ]
 
 ANSWER = secrets.token_hex(8)  # what the hidden view holds: found anywhere by a kernel, an attack worked
-ROOT_OWNS_PROC = os.geteuid() == 0  # a non-dumpable task's /proc files belong to root: the sandbox's uid, then
+# The grader is the host's root (as on Gradescope): bubblewrap maps the sandbox's uid to it, so the
+# kernels pass every check that compares a uid with root's (sysctls, a non-dumpable task's /proc files).
+ROOT_IS_HOSTS = os.geteuid() == 0 and Path("/proc/self/uid_map").read_text().split()[:2] == ["0", "0"]
 
 
 class Batch(Sandbox):
@@ -256,7 +258,7 @@ def test_no_process_of_the_sandbox_can_be_signalled_through_proc(batch):
     assert seen["reached"] == [], seen
 
 
-@pytest.mark.xfail(ROOT_OWNS_PROC, strict=True, reason=(
+@pytest.mark.xfail(ROOT_IS_HOSTS, strict=True, reason=(
     "the sandbox's uid is the grader's (root): a non-dumpable task's /proc files belong to root, so a kernel "
     "may write the fork server's and the next kernel's oom_score_adj (and coredump_filter)"))
 def test_no_other_process_of_the_sandbox_can_be_made_the_oom_killers_victim(batch):
@@ -486,3 +488,56 @@ def test_a_kernel_cannot_fill_the_hosts_disk(batch):
         for ballast in Path(channel).glob("ballast-*"):
             ballast.unlink()
     assert written <= limit
+
+
+
+@pytest.mark.xfail(ROOT_IS_HOSTS, strict=True, reason=(
+    "the sandbox's uid is the grader's, and a sysctl's permission is its mode against the writer's uid: "
+    "with the grader as the host's root, a kernel writes any sysctl without a capability (bubblewrap covers "
+    "/proc/sys read-only only where it can write the folder, which it cannot); kernel.core_pattern set to "
+    "'|<a program in its channel folder>' has the host run that program as root at the next crash"))
+def test_no_sysctl_of_the_host_can_be_written(batch):
+    """Each sysctl is written its own value back (harmless if a write goes through)."""
+    with batch.opened() as client:
+        written = attack(client, """
+            import json
+            written = []
+            for path in ["/proc/sys/kernel/core_pattern", "/proc/sys/vm/overcommit_memory"]:
+                try:
+                    value = open(path).read()
+                    with open(path, "w") as file:
+                        file.write(value)
+                    written.append(path)
+                except OSError:
+                    pass
+            print(json.dumps(written))
+        """)
+    assert written == []
+
+
+def test_no_cpu_setting_sysrq_or_release_agent_can_be_written(batch):
+    """Neither the host's CPU settings nor its magic SysRq key nor, with every capability in a
+    nested user and cgroup namespace, a cgroup hierarchy's release agent (a program the host
+    runs as root). Each file is written its own value back (harmless if a write went through)."""
+    with batch.opened() as client:
+        seen = attack(client, nested("""
+            import glob
+            paths = [*glob.glob("/sys/devices/system/cpu/cpu*/online")[:1],
+                     *(path for root in mount_cgroups() for path in glob.glob(f"{root}/release_agent"))]
+            written = []
+            for path in paths:
+                try:
+                    value = open(path).read()
+                    with open(path, "w") as file:
+                        file.write(value or "\\n")
+                    written.append(path)
+                except OSError:
+                    pass
+            try:
+                os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY))  # opened only: a byte would act
+                written.append("/proc/sysrq-trigger")
+            except OSError:
+                pass
+            print(json.dumps({"tried": len(paths), "written": written}))
+        """))
+    assert seen["tried"] >= 1 and seen["written"] == [], seen
