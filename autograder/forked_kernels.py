@@ -16,6 +16,7 @@ import ast
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -132,7 +133,7 @@ class ForkServer:
         """Fork a kernel with the course view ``view``, talking over IPC sockets in ``channel``,
         in the cgroup whose ``cgroup.procs`` files are ``cgroup`` (none: rlimits only)."""
         connection, _ = write_connection_file(str(channel / "kernel.json"), transport="ipc",
-                                              ip=str(channel / "kernel"))
+                                              ip=str(channel / "kernel"), key=secrets.token_hex(32).encode())
         with self.lock:
             self.alive.add(name)
             self.cgroups[name] = cgroup

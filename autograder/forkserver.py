@@ -41,8 +41,24 @@ MS_REC, MS_PRIVATE = 16384, 1 << 18
 # statvfs flag -> the mount flag to keep on a remount: nosuid, nodev, noexec, noatime, nodiratime, relatime
 KEPT_FLAGS = [(2, MS_NOSUID), (4, MS_NODEV), (8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21)]
 KEYCTL_JOIN_SESSION_KEYRING = 1
-SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl(2) has no wrapper in the C library
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
+CLONE_NEWCGROUP = 0x02000000
+NEW_NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
+# What bubblewrap would cover read-only in /proc, had it the right to: the host's settings
+# (the sandbox's uid is the grader's, often root, which every sysctl's own check lets in).
+PROC_SETTINGS = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"]
+CHANNEL_SOCKETS = 5  # shell, iopub, stdin, control and heartbeat: then the channel is sealed
+# System calls a kernel may not make, by architecture (seccomp's AUDIT_ARCH, then numbers):
+# namespaces and mounts (whose caps a nested user namespace would give back), keyrings
+# (the host's root keyrings are the sandbox uid's), and clone3 (its flags cannot be read:
+# ENOSYS makes the C library fall back to clone, whose flags are checked).
+SYSTEM_CALLS = {
+    "x86_64": {"arch": 0xC000003E, "clone": 56, "clone3": 435,
+               "denied": [165, 166, 155, 272, 308, 248, 249, 250, 428, 429, 430, 431, 432, 433, 442]},
+    "aarch64": {"arch": 0xC00000B7, "clone": 220, "clone3": 435,
+                "denied": [40, 39, 41, 97, 268, 217, 218, 219, 428, 429, 430, 431, 432, 433, 442]},
+}
+KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl(2) has no wrapper in the C library
 CAPABILITY_VERSION_3, LAST_CAPABILITY = 0x20080522, 63
 
 HIDDEN = "/grader"  # views and channels of every kernel live below it, hidden from each kernel
@@ -100,6 +116,10 @@ def _set_up_mounts(course: str, package: str, channel: str) -> None:
     _mount(parked, channel, None, MS_MOVE)
     if os.path.isdir("/dev/pts"):  # the sandbox's pseudo-terminals: no kernel gets any
         _mount("tmpfs", "/dev/pts", "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
+    for folder in PROC_SETTINGS:
+        if os.path.exists(folder):
+            _mount(folder, folder, None, MS_BIND | MS_REC)
+            _read_only(folder)
     for folder in ("/", "/dev", HIDDEN):  # the sandbox's own folders, which all its kernels share
         _read_only(folder)
 
@@ -113,12 +133,48 @@ def _read_only(folder: str) -> None:
 
 def _own_session_keyring() -> None:
     """A new session keyring: the one inherited from the fork server is shared by every fork."""
-    number = SYS_KEYCTL.get(os.uname().machine)
+    number = KEYCTL.get(os.uname().machine)
     if number is None:
         raise OSError(f"keyctl's system call number on {os.uname().machine} is not known here")
     if libc.syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         error = ctypes.get_errno()
         raise OSError(error, f"keyctl: {os.strerror(error)}")
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockProgram(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _deny_system_calls() -> None:
+    """A seccomp filter (classic BPF): :data:`SYSTEM_CALLS`' ``denied`` fail with EPERM, so do
+    clones into new namespaces and every call of another architecture; clone3 fails with ENOSYS."""
+    table = SYSTEM_CALLS.get(os.uname().machine)
+    if table is None:
+        raise OSError(f"no seccomp table for {os.uname().machine}: the kernel is not started")
+    load, jump_eq, jump_ge, jump_set, ret = 0x20, 0x15, 0x35, 0x45, 0x06  # BPF_LD|W|ABS, BPF_JMP|..|K, BPF_RET|K
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    # (code, jump if true, jump if false, k): a jump names its target, resolved below
+    program = [(load, 0, 0, 4), (jump_eq, 0, "deny", table["arch"]),
+               (load, 0, 0, 0), (jump_ge, "deny", 0, 0x40000000)]  # x32 calls on x86-64
+    program += [(jump_eq, "deny", 0, number) for number in table["denied"]]
+    program += [(jump_eq, 0, "clone", table["clone3"]), (ret, 0, 0, enosys),
+                ("clone", jump_eq, 0, "allow", table["clone"]), (load, 0, 0, 16),  # clone's flags (first argument)
+                (jump_set, "deny", 0, NEW_NAMESPACES),
+                ("allow", ret, 0, 0, allow), ("deny", ret, 0, 0, eperm)]
+    labels = {entry[0]: index for index, entry in enumerate(program) if isinstance(entry[0], str)}
+    program = [entry[1:] if isinstance(entry[0], str) else entry for entry in program]
+
+    def offset(target: int | str, index: int) -> int:
+        return labels[target] - index - 1 if isinstance(target, str) else target
+
+    program = [(code, offset(true, index), offset(false, index), k)
+               for index, (code, true, false, k) in enumerate(program)]
+    filters = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
+    _call(libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_SockProgram(len(program), filters)), 0, 0), "seccomp")
 
 
 def _drop_capabilities() -> None:
@@ -142,6 +198,7 @@ def _run_kernel(request: dict, package: str) -> None:
     _set_up_mounts(request["course"], package, request["channel"])
     _own_session_keyring()
     _drop_capabilities()
+    _deny_system_calls()
     os.environ.clear()
     os.environ.update(ENVIRONMENT)
     os.chdir(HOME)
@@ -177,13 +234,13 @@ class Holder:
         self.reply = -1
 
     def kill(self) -> None:
-        """SIGKILL the kernel (which takes its pid namespace along) and the holder."""
-        for pid in (self.kernel, self.pid):
-            if pid > 0:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        """SIGKILL the kernel, which takes its pid namespace along: the holder ends once every
+        process of it has (it reaps the kernel), and only then is the kernel reported ended. A
+        holder whose kernel was never made is killed itself."""
+        try:
+            os.kill(self.kernel if self.kernel > 0 else self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def close(self) -> None:
         for fd in (self.go, self.reply):
@@ -213,6 +270,7 @@ def _hold(request: dict, package: str, go: int, reply: int) -> None:
             _run_kernel(request, package)
         os.write(reply, str(kernel).encode())
         os.close(reply)
+        _seal_channel(request["channel"], kernel)
         os.waitpid(kernel, 0)
         os._exit(0)
     except BaseException:
@@ -220,6 +278,20 @@ def _hold(request: dict, package: str, go: int, reply: int) -> None:
 
 
 BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.display", "numpy"]
+
+
+def _seal_channel(channel: str, kernel: int) -> None:
+    """Once the kernel has made its sockets in its channel folder (a folder on the host's disk),
+    make that folder read-only: the kernel shares this mount namespace but has no capability to
+    undo it, and so cannot fill the host's disk."""
+    for _ in range(6000):  # up to a minute: a busy machine starts kernels slowly
+        if len([name for name in os.listdir(channel) if name != "kernel.json"]) >= CHANNEL_SOCKETS:
+            _read_only(channel)
+            return
+        if os.waitpid(kernel, os.WNOHANG)[0]:  # it ended as it started, and is reaped: the holder is done
+            os._exit(0)
+        select.select([], [], [], 0.01)
+    os.kill(kernel, signal.SIGKILL)  # never ready: it may not run unsealed
 
 
 def _preload(modules: list[str]) -> None:
@@ -283,8 +355,8 @@ def serve(package: str) -> None:
                 break
             if pid in by_pid:
                 ended = by_pid.pop(pid)
-                if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):  # it did not see its kernel end
-                    ended.kill()
+                if ended.kernel > 0 and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+                    ended.kill()  # it did not see its kernel end
                 ended.close()
                 del holders[ended.name]
                 send({"ended": ended.name})
