@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient
@@ -161,22 +162,27 @@ class ForkServer:
 
 def host_pid(sandbox: int, pid: int) -> int:
     """The host's pid of the fork server's child ``pid`` (its number in the sandbox): bubblewrap
-    (``sandbox``) runs the sandbox's first process, which runs the fork server."""
-    first = _children(sandbox)[0]
-    server = _children(first)[0]
-    for child in _children(server):
-        try:
-            status = Path(f"/proc/{child}/status").read_text()
-        except OSError:
-            continue
-        numbers = next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[1:]
-        if numbers[-1] == str(pid):
-            return child
+    (``sandbox``) runs the sandbox's first process, which runs the fork server. The kernel's
+    lists of children may miss one while others fork or exit, so they are read again a while."""
+    for _ in range(200):
+        server = next(iter(_children(next(iter(_children(sandbox)), 0))), 0)
+        for child in _children(server):
+            try:
+                status = Path(f"/proc/{child}/status").read_text()
+            except OSError:
+                continue
+            numbers = next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[1:]
+            if numbers[-1] == str(pid):
+                return child
+        time.sleep(0.005)
     raise ForkServerFailed(f"the fork server's child {pid} is not there")
 
 
 def _children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # gone, or no pid yet
+        return []
 
 
 class ForkedKernel:

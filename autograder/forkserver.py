@@ -285,7 +285,11 @@ def _seal_channel(channel: str, kernel: int) -> None:
     make that folder read-only: the kernel shares this mount namespace but has no capability to
     undo it, and so cannot fill the host's disk."""
     for _ in range(6000):  # up to a minute: a busy machine starts kernels slowly
-        if len([name for name in os.listdir(channel) if name != "kernel.json"]) >= CHANNEL_SOCKETS:
+        try:
+            made = [name for name in os.listdir(channel) if name != "kernel.json"]
+        except FileNotFoundError:  # the kernel is between its mounts: the folder comes back
+            made = []
+        if len(made) >= CHANNEL_SOCKETS:
             _read_only(channel)
             return
         if os.waitpid(kernel, os.WNOHANG)[0]:  # it ended as it started, and is reaped: the holder is done

@@ -175,7 +175,9 @@ def test_benchmark_reports_seconds_per_submission_and_throughput():
     assert finished.returncode == 0, finished.stdout + finished.stderr
     print(finished.stdout)
     seconds = re.search(r"(\d+\.\d+) s per submission \(7/7 points\)", finished.stdout)
-    assert seconds and float(seconds[1]) < 3.0, "chapter 1 must grade in under 3 s per submission"
+    # The goal is 1.0 s on a quiet 2-core machine; CI's machine may be slower or busier.
+    assert seconds and float(seconds[1]) < 2.0, "chapter 1 must grade in under 2 s per submission"
+    assert re.search(r"outer start-up \d+\.\d+ s, pytest start-up .* verdict \d+\.\d+ s", finished.stdout)
     assert "submissions per minute" in finished.stdout
 
 
