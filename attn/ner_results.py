@@ -23,7 +23,7 @@ from attn.ner_data import encode_sentences, subset
 from attn.ner_evaluation import evaluate, span_scores, type_confusion
 from attn.ner_model import MODEL_NAME, save_model
 from attn.ner_prediction import predict_tags
-from attn.ner_training import QUICK, TrainConfig, new_model, train
+from attn.ner_training import FULL, QUICK, TrainConfig, new_model, train
 
 SETTINGS_FILE = "ner_settings.json"
 
@@ -84,10 +84,12 @@ def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_d
 
 
 def compared_settings() -> list[tuple[dict[str, TrainConfig], list[int]]]:
-    """What ``python -m attn.ner compare`` runs: the quick setting as it is, without the casing
-    embedding, and at BERT's largest peak learning rate (5e-5)."""
+    """What ``python -m attn.ner compare`` runs: the quick setting (5 seeds) and one epoch on every
+    training sentence (2 seeds), each as it is, without the casing embedding, and at BERT's
+    largest peak learning rate (5e-5)."""
+    one_epoch = replace(FULL, epochs=1)
     groups = []
-    for name, config, seeds in (("quick", QUICK, [0, 1, 2, 3, 4]),):
+    for name, config, seeds in (("quick", QUICK, [0, 1, 2, 3, 4]), ("all sentences, 1 epoch", one_epoch, [0, 1])):
         settings = {name: config, f"{name}, no casing": replace(config, casing=False),
                     f"{name}, peak lr 5e-5": replace(config, lr=5e-5)}
         groups.append((settings, seeds))
