@@ -58,7 +58,7 @@ def start_kernel(connection_file: str, memory_bytes: int, processes: int) -> Non
         send_error(shell, etype, message, [line[:MAX_MESSAGE] for line in stb[-20:]])
 
     ZMQInteractiveShell._showtraceback = send_short_error
-    sys.argv = ["grader-kernel", "-f", connection_file]
+    sys.argv = ["grader-kernel", "-f", connection_file, "--HistoryManager.hist_file=:memory:"]  # no sqlite file
     launch_new_instance()
 
 
