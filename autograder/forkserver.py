@@ -15,8 +15,10 @@ own inside the sandbox, so that no exercise can reach another, of the same submi
   exercise's view of it, and the other exercises' views and channels are hidden under an
   empty tmpfs (mounts set up this way cannot be undone from a namespace created later).
 
-The fork server and every kernel are not dumpable, so no process of the sandbox can read
-or write another's memory, files or environment through ``/proc``.
+The fork server and every kernel are not dumpable, so no process of the sandbox can read or
+write another's memory, open files, file system or environment through ``/proc``. It still
+reads the others' command lines and mount tables there and, with the grader as root, can
+write their ``oom_score_adj`` (marked open in tests/test_fork_server_attacks.py).
 
 It runs as a script (``python forkserver.py PACKAGE``, where the course package is
 installed) and speaks JSON lines (see :func:`serve`).
