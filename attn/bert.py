@@ -14,6 +14,10 @@ embeddings and token-type embeddings, so it maps one to one onto ``attn.encoder.
     encoder.layer.{i}.attention.output.dense / LayerNorm -> encoder.layers.{i}.attention.out_proj / attention_norm
     encoder.layer.{i}.intermediate.dense                  -> encoder.layers.{i}.intermediate
     encoder.layer.{i}.output.dense / LayerNorm            -> encoder.layers.{i}.output / ffn_norm
+
+Those are the names of ``attn.encoder.EncoderLayer``. A layer may instead use the names of
+``nn.TransformerEncoderLayer``, as chapter 7's ``EncoderBlock`` does: ``self_attn`` (with
+q_proj, k_proj, v_proj, out_proj inside), ``norm1``, ``linear1``, ``linear2``, ``norm2``.
 """
 
 from __future__ import annotations
@@ -104,10 +108,15 @@ class BertEncoder(nn.Module):
     ``attention_factory`` (called once per layer) lets another attention module with the
     interface of ``attn.encoder.Attention`` (for example a learner's ``MultiHeadAttention``)
     take the place of the default one; its parameters must be named q_proj, k_proj, v_proj
-    and out_proj.
+    and out_proj. ``layer_factory`` (called once per layer with that attention module) lets
+    another post-norm block take the place of ``attn.encoder.EncoderLayer`` (for example a
+    learner's chapter-7 ``EncoderBlock``); to load a checkpoint, its parameters must be named
+    as in one of the two layouts of this module's docstring, and its LayerNorms must use
+    ``config.layer_norm_eps`` (a ValueError says which one does not).
     """
 
-    def __init__(self, config: BertConfig, attention_factory: Callable[[], nn.Module] | None = None) -> None:
+    def __init__(self, config: BertConfig, attention_factory: Callable[[], nn.Module] | None = None,
+                 layer_factory: Callable[[nn.Module], nn.Module] | None = None) -> None:
         super().__init__()
         if config.hidden_act != "gelu":
             raise ValueError(f"only the erf GELU of BERT is supported, got hidden_act={config.hidden_act!r}")
@@ -123,7 +132,13 @@ class BertEncoder(nn.Module):
             activation="gelu",
             layer_norm_eps=config.layer_norm_eps,
             attention_factory=attention_factory,
+            layer_factory=layer_factory,
         )
+        for index, layer in enumerate(self.encoder.layers):
+            for name, module in layer.named_modules():
+                if isinstance(module, nn.LayerNorm) and module.eps != config.layer_norm_eps:
+                    raise ValueError(f"layer {index}'s {name} has eps {module.eps:g}, but the checkpoint's "
+                                     f"layer_norm_eps is {config.layer_norm_eps:g}: make the layers with that eps")
 
     def forward(
         self,
@@ -143,21 +158,30 @@ class BertEncoder(nn.Module):
         return self.encoder(x, mask=mask, need_weights=need_weights)
 
 
-def convert_state_dict(bert_state: dict[str, Tensor]) -> dict[str, Tensor]:
+LAYER_LAYOUTS = ("course", "torch")
+
+
+def convert_state_dict(bert_state: dict[str, Tensor], layout: str = "course") -> dict[str, Tensor]:
     """Rename a Hugging Face BERT state dict to the parameter names of ``BertEncoder``.
 
-    Accepts names with or without the ``bert.`` prefix and the old ``gamma``/``beta``
-    LayerNorm names; drops what the encoder does not use (pooler, heads, position_ids).
+    ``layout`` names the layers' parameters: ``"course"`` as ``attn.encoder.EncoderLayer``,
+    ``"torch"`` as ``nn.TransformerEncoderLayer`` (chapter 7's ``EncoderBlock``). Accepts
+    names with or without the ``bert.`` prefix and the old ``gamma``/``beta`` LayerNorm
+    names; drops what the encoder does not use (pooler, heads, position_ids).
     """
+    attention, attention_norm, intermediate, output, ffn_norm = {
+        "course": ("attention", "attention_norm", "intermediate", "output", "ffn_norm"),
+        "torch": ("self_attn", "norm1", "linear1", "linear2", "norm2"),
+    }[layout]
     layer_map = {
-        "attention.self.query": "attention.q_proj",
-        "attention.self.key": "attention.k_proj",
-        "attention.self.value": "attention.v_proj",
-        "attention.output.dense": "attention.out_proj",
-        "attention.output.LayerNorm": "attention_norm",
-        "intermediate.dense": "intermediate",
-        "output.dense": "output",
-        "output.LayerNorm": "ffn_norm",
+        "attention.self.query": f"{attention}.q_proj",
+        "attention.self.key": f"{attention}.k_proj",
+        "attention.self.value": f"{attention}.v_proj",
+        "attention.output.dense": f"{attention}.out_proj",
+        "attention.output.LayerNorm": attention_norm,
+        "intermediate.dense": intermediate,
+        "output.dense": output,
+        "output.LayerNorm": ffn_norm,
     }
     embedding_map = {
         "word_embeddings": "word",
@@ -196,20 +220,28 @@ def read_weights(checkpoint: str | Path) -> dict[str, Tensor]:
 def load_bert(
     checkpoint: str | Path | None = None,
     attention_factory: Callable[[], nn.Module] | None = None,
+    layer_factory: Callable[[nn.Module], nn.Module] | None = None,
 ) -> BertEncoder:
     """A ``BertEncoder`` holding the pretrained weights of ``checkpoint`` (default: the bundled MiniLM).
 
-    The model is returned in eval mode; call ``.train()`` to fine-tune it.
+    The factories are those of ``BertEncoder``. Every parameter must get a tensor and every
+    tensor kept must have a parameter, in one of the layouts of ``convert_state_dict``; if
+    not, a ValueError names what is missing and unexpected in the closest layout. The model
+    is returned in eval mode; call ``.train()`` to fine-tune it.
     """
     checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint()
     if not (checkpoint / "config.json").exists():
         raise FileNotFoundError(f"{checkpoint} is not a BERT checkpoint directory (no config.json)")
-    model = BertEncoder(BertConfig.from_dir(checkpoint), attention_factory)
-    state = convert_state_dict(read_weights(checkpoint))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    model = BertEncoder(BertConfig.from_dir(checkpoint), attention_factory, layer_factory)
+    weights = read_weights(checkpoint)
+    expected = set(model.state_dict())
+    candidates = [convert_state_dict(weights, layout) for layout in LAYER_LAYOUTS]
+    state = min(candidates, key=lambda candidate: len(expected.symmetric_difference(candidate)))
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise ValueError(f"checkpoint {checkpoint} does not fit a BERT encoder: "
-                         f"missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]}")
+        raise ValueError(f"checkpoint {checkpoint} does not fit this encoder: "
+                         f"missing {missing[:4]}, unexpected {unexpected[:4]}")
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -139,9 +139,13 @@ class EncoderLayer(nn.Module):
 
 
 class Encoder(nn.Module):
-    """A stack of ``EncoderLayer``s (``layers``), with a final LayerNorm (``final_norm``) when pre-norm.
+    """A stack of layers (``layers``), with a final LayerNorm (``final_norm``) when pre-norm.
 
-    ``attention_factory``, if given, is called once per layer to make its attention module.
+    ``attention_factory``, if given, is called once per layer to make its attention module
+    (default: ``Attention``). ``layer_factory``, if given, is called once per layer with that
+    attention module and returns the layer (default: an ``EncoderLayer`` around it); a layer
+    is called as ``layer(x, mask=mask)``, and as ``layer(x, mask=mask, need_weights=True)``
+    only when the encoder is.
     """
 
     def __init__(
@@ -156,13 +160,19 @@ class Encoder(nn.Module):
         layer_norm_eps: float = 1e-5,
         bias: bool = True,
         attention_factory: Callable[[], nn.Module] | None = None,
+        layer_factory: Callable[[nn.Module], nn.Module] | None = None,
     ) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation, layer_norm_eps, bias,
-                         attention=attention_factory() if attention_factory is not None else None)
-            for _ in range(num_layers)
-        )
+
+        def make_layer() -> nn.Module:
+            attention = attention_factory() if attention_factory is not None else Attention(
+                d_model, num_heads, bias, dropout)
+            if layer_factory is not None:
+                return layer_factory(attention)
+            return EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation, layer_norm_eps, bias,
+                                attention=attention)
+
+        self.layers = nn.ModuleList(make_layer() for _ in range(num_layers))
         self.final_norm = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias) if norm_first else None
 
     def forward(
