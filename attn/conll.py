@@ -40,10 +40,12 @@ class DataNotFoundError(FileNotFoundError):
 
 @dataclass
 class Sentence:
-    """One sentence: its words and their IOB2 tags (same length)."""
+    """One sentence: its words, their IOB2 tags (same length) and the index of its document
+    in its file (documents start at ``-DOCSTART-`` lines; 0 where a file has none)."""
 
     words: list[str]
     tags: list[str]
+    document: int = 0
 
     def __len__(self) -> int:
         return len(self.words)
@@ -66,10 +68,11 @@ def read_conll(path: str | Path) -> list[Sentence]:
     sentences: list[Sentence] = []
     words: list[str] = []
     tags: list[str] = []
+    document = 0
 
     def finish() -> None:
         if words:
-            sentences.append(Sentence(list(words), to_iob2(tags)))
+            sentences.append(Sentence(list(words), to_iob2(tags), document))
             words.clear()
             tags.clear()
 
@@ -80,6 +83,8 @@ def read_conll(path: str | Path) -> list[Sentence]:
                 finish()
             elif columns[0] == "-DOCSTART-":
                 finish()
+                if sentences:  # a -DOCSTART- at the top of the file opens document 0
+                    document += 1
             else:
                 words.append(columns[0])
                 tags.append(columns[-1])
@@ -134,11 +139,28 @@ def load_from_hub(name: str = "eriktks/conll2003") -> dict[str, list[Sentence]]:
     dataset = load_dataset(name)
     names = dataset["train"].features["ner_tags"].feature.names
     hub_splits = {"train": "train", "valid": "validation", "test": "test"}
-    return {
-        split: [Sentence(list(row["tokens"]), to_iob2([names[i] for i in row["ner_tags"]]))
-                for row in dataset[hub_split]]
-        for split, hub_split in hub_splits.items()
-    }
+    splits = {}
+    for split, hub_split in hub_splits.items():
+        sentences, document = [], 0
+        for row in dataset[hub_split]:
+            if row["tokens"] == ["-DOCSTART-"]:  # the hub keeps the document markers as rows
+                if sentences:
+                    document += 1
+                continue
+            sentences.append(Sentence(list(row["tokens"]), to_iob2([names[i] for i in row["ner_tags"]]), document))
+        splits[split] = sentences
+    return splits
+
+
+def documents(sentences: list[Sentence]) -> list[list[int]]:
+    """The indices of the sentences of each document, in order (a document is a run of equal ``document``)."""
+    groups: list[list[int]] = []
+    for index, sentence in enumerate(sentences):
+        if groups and sentences[groups[-1][-1]].document == sentence.document:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def tag_counts(sentences: list[Sentence]) -> dict[str, int]:

@@ -1,7 +1,9 @@
-"""Block diagrams of the Transformer encoder and of multi-head attention, drawn with matplotlib.
+"""Block diagrams of the Transformer encoder and of multi-head attention, and the windows of document
+context of chapter 9, drawn with matplotlib.
 
-Every diagram is made of labelled boxes joined by arrows, in axes without ticks whose data
+The block diagrams are labelled boxes joined by arrows, in axes without ticks whose data
 coordinates are inches, so that text and boxes keep their sizes whatever the figure's width.
+The context windows are bars along the sub-tokens of a document, on a labelled axis.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
 FONT = 9  # the smallest text the course allows
 ATTENTION, NORM, FEED_FORWARD, DATA, HEAD, WRONG = (
@@ -144,4 +146,41 @@ def multi_head_attention(num_heads: int = 4) -> Figure:
     box(ax, 6.2, y_mid, 0.9, 0.6, "$W_O$\n(B, n, d)", ATTENTION)
     note(ax, 6.2, y_mid + 0.55, "output\nprojection", ha="center")
     note(ax, 0.1, 0.2, "d = d_model; one (d, d) matrix per projection holds the h heads side by side")
+    return fig
+
+
+def context_windows(lengths: list[int], centre: int, centred: tuple[int, int],
+                    packed: list[tuple[int, int]], budget: int) -> Figure:
+    """A document's sentences laid end to end by sub-tokens (``lengths``): the window ``centred``
+    (sentences first:last) that predicts sentence ``centre``, and the ``packed`` windows that train
+    on every sentence once; each window holds at most ``budget`` sub-tokens."""
+    starts = [sum(lengths[:index]) for index in range(len(lengths) + 1)]
+    fig, ax = plt.subplots(figsize=(6.8, 2.8))
+    for index, length in enumerate(lengths):
+        color = HEAD if index == centre else DATA
+        ax.barh(2, length, left=starts[index], height=0.6, color=color, edgecolor="#333333", linewidth=0.8)
+        ax.text(starts[index] + length / 2, 2, str(index + 1), ha="center", va="center", fontsize=FONT)
+    first, last = centred
+    ax.barh(1, starts[last] - starts[first], left=starts[first], height=0.6, color=ATTENTION,
+            edgecolor="#333333", linewidth=0.8)
+    ax.barh(1, lengths[centre], left=starts[centre], height=0.6, color=HEAD, edgecolor="#333333", linewidth=0.8)
+    for number, (window_first, window_last) in enumerate(packed):
+        color = FEED_FORWARD if number % 2 == 0 else NORM
+        ax.barh(0, starts[window_last] - starts[window_first], left=starts[window_first], height=0.6,
+                color=color, edgecolor="#333333", linewidth=0.8)
+        ax.text((starts[window_first] + starts[window_last]) / 2, 0, f"window {number + 1}", ha="center",
+                va="center", fontsize=FONT)
+    ax.set_yticks([0, 1, 2], ["training:\npacked windows", f"predicting\nsentence {centre + 1}",
+                              "the document's\nsentences"], fontsize=FONT)
+    ax.set_xlabel("sub-token position in the document", fontsize=FONT)
+    ax.tick_params(axis="x", labelsize=FONT)
+    ax.set_xlim(0, starts[-1])
+    ax.set_ylim(-0.5, 2.5)
+    ax.set_title(f"Windows of whole sentences, at most {budget} sub-tokens with [CLS] and [SEP]", fontsize=FONT + 1)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    legend = [Patch(facecolor=HEAD, edgecolor="#333333", label=f"sentence {centre + 1}: its tags are predicted"),
+              Patch(facecolor=ATTENTION, edgecolor="#333333", label="its context: read, not tagged")]
+    fig.legend(handles=legend, loc="lower center", ncol=2, fontsize=FONT, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

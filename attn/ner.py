@@ -2,17 +2,19 @@
 
 Command line (``python -m attn.ner --help``)::
 
-    python -m attn.ner train --quick            # a 1,000-sentence subset, 1 epoch: a first look
-    python -m attn.ner train --full             # the full training set, 5 epochs; writes book/results/ner_full_*
-    python -m attn.ner compare                  # settings against each other over seeds; writes ner_settings.json
+    python -m attn.ner train --quick            # documents of 1,000 sentences, 1 epoch: a first look
+    python -m attn.ner train --full             # the full training set, 6 epochs; writes book/results/ner_full_*
+    python -m attn.ner compare                  # the ablations over seeds; writes ner_settings.json
     python -m attn.ner tag "Angela Merkel visited Paris on Monday."
+    python -m attn.ner tag --file article.txt   # a whole document: its sentences are each other's context
 
 The data comes from ``--data DIR`` or ``CONLL2003_DIR`` (see ``attn.conll``). The fine-tuned
 model is saved in ``--model-dir``, by default ``~/.cache/attn-course/ner/`` (or
 ``$ATTN_NER_MODEL_DIR``), and never overwritten unless ``--overwrite`` is given.
 
 The code lives in modules by job: ``attn.ner_data`` (words to model inputs),
-``attn.ner_model`` (the token classifier, saving and loading), ``attn.ner_training`` (the
+``attn.ner_context`` (windows of document context), ``attn.ner_model`` (the token
+classifier, saving and loading), ``attn.ner_training`` (the
 fine-tuning step and loop), ``attn.ner_evaluation`` (entity scores and errors),
 ``attn.ner_prediction`` (tagging sentences and raw text) and ``attn.ner_results`` (the runs
 whose numbers the course keeps).
@@ -33,13 +35,35 @@ from attn.ner_results import SETTINGS_FILE, compare_settings, compared_settings,
 from attn.ner_training import FULL, QUICK
 
 
+class BadInputError(ValueError):
+    """Input the tagger cannot read; the message says what to give instead."""
+
+
+def read_text(path: Path) -> str:
+    """The contents of a UTF-8 text file, or BadInputError saying what is wrong with it."""
+    if not path.is_file():
+        raise BadInputError(f"no file {path}: give the path of a text file, or the text itself")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise BadInputError(f"cannot read {path} ({error.strerror}): give a file you can read") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise BadInputError(f"{path} is not a UTF-8 text file: give a plain-text file (.txt)")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn.ner", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="fine-tune on CoNLL-2003 and save the model")
     mode = train_parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="1,000 sentences, 1 epoch, batches of 16 (the default)")
-    mode.add_argument("--full", action="store_true", help="the full training set, 5 epochs; writes the results")
+    mode.add_argument("--quick", action="store_true", help="documents of 1,000 sentences, 1 epoch, batches of 16 "
+                      "(the default)")
+    mode.add_argument("--full", action="store_true", help="the full training set, 6 epochs; writes the results")
     train_parser.add_argument("--data", help="the CoNLL-2003 directory (default: $CONLL2003_DIR)")
     train_parser.add_argument("--model-dir", type=Path, default=None, help="where to save the model")
     train_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where --full writes results")
@@ -48,21 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     train_parser.add_argument("--lr", type=float, help="override the peak learning rate")
     train_parser.add_argument("--sentences", type=int, help="train on a random subset of this many sentences")
     train_parser.add_argument("--no-casing", action="store_true", help="leave out the casing embedding")
+    train_parser.add_argument("--context", type=int, help="the window length in sub-tokens (0: sentences alone)")
     train_parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch (default 2)")
     compare_parser = commands.add_parser("compare", help="fine-tune several settings over seeds; write the F1 of each")
     compare_parser.add_argument("--data", help="the CoNLL-2003 directory (default: $CONLL2003_DIR)")
     compare_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=f"where to write {SETTINGS_FILE}")
     compare_parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {SETTINGS_FILE}")
     compare_parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch (default 2)")
-    tag_parser = commands.add_parser("tag", help="print the entities of a text")
-    tag_parser.add_argument("text", help="the text to tag")
+    tag_parser = commands.add_parser("tag", help="print the entities of a text or of a text file")
+    source = tag_parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("text", nargs="?", help="the text to tag: a sentence or a whole document")
+    source.add_argument("--file", type=Path, help="a UTF-8 text file to tag as one document")
     tag_parser.add_argument("--model-dir", type=Path, default=None, help="the fine-tuned model's directory")
     args = parser.parse_args(argv)
 
     try:
         if args.command == "tag":
+            text = read_text(args.file) if args.file is not None else args.text
+            if not text.strip():
+                raise BadInputError("nothing to tag: the text is empty; give a sentence, or --file PATH")
             model, tokenizer = load_model(args.model_dir)
-            entities = tag_text(model, tokenizer, args.text)
+            entities = tag_text(model, tokenizer, text)
             if not entities:
                 print("no entities found")
             for entity in entities:
@@ -75,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             compare_settings(load_conll2003(args.data), compared_settings(), args.threads, path)
             print(f"wrote {path}")
             return 0
-        overrides = {"epochs": args.epochs, "lr": args.lr, "max_sentences": args.sentences}
+        overrides = {"epochs": args.epochs, "lr": args.lr, "max_sentences": args.sentences, "context": args.context}
         config = replace(FULL if args.full else QUICK, casing=not args.no_casing,
                          **{key: value for key, value in overrides.items() if value is not None})
         model_dir = (args.model_dir or default_model_dir()).expanduser()
@@ -86,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         splits = load_conll2003(args.data)  # fail fast, before loading the model
         run_training(config, splits, model_dir, args.overwrite, args.full, args.results_dir, args.threads)
         return 0
-    except (DataNotFoundError, ModelNotFoundError, FileExistsError) as error:
+    except (DataNotFoundError, ModelNotFoundError, FileExistsError, BadInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from attn.conll import LABELS, Sentence
+from attn.conll import LABELS, Sentence, documents
 
 IGNORE = -100  # the label of positions that the loss skips (special tokens, non-first sub-tokens, padding)
 LABEL_TO_ID = {label: index for index, label in enumerate(LABELS)}
@@ -42,13 +42,15 @@ def casing_class(word: str) -> int:
 
 @dataclass
 class Encoded:
-    """One sentence as the model sees it: sub-token ids, the word of each, labels and casing."""
+    """One sentence, or a window of sentences (``attn.ner_context``), as the model sees it: sub-token
+    ids, the labelled word of each (None for special tokens and context), labels and casing."""
 
     input_ids: list[int]
     word_ids: list[int | None]
     labels: list[int]
     casing: list[int]
     num_words: int
+    num_sentences: int = 1
 
 
 def first_subtokens(word_ids: list[int | None]) -> dict[int, int]:
@@ -130,8 +132,16 @@ def collate(examples: list[Encoded], pad_id: int = 0) -> dict[str, Tensor]:
 
 
 def subset(sentences: list[Sentence], size: int | None, seed: int) -> list[Sentence]:
-    """A seeded random subset of ``size`` sentences (all of them when size is None)."""
+    """A seeded random choice of whole documents, in their order, with ``size`` sentences or just over
+    (all of them when size is None): whole documents, so that each sentence keeps its context."""
     if size is None or size >= len(sentences):
         return sentences
-    chosen = np.random.default_rng(seed).choice(len(sentences), size=size, replace=False)
-    return [sentences[index] for index in sorted(chosen)]
+    groups = documents(sentences)
+    chosen: list[int] = []
+    count = 0
+    for group in np.random.default_rng(seed).permutation(len(groups)):
+        if count >= size:
+            break
+        chosen.append(int(group))
+        count += len(groups[group])
+    return [sentences[index] for group in sorted(chosen) for index in groups[group]]

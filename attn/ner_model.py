@@ -30,14 +30,16 @@ class TokenClassifier(nn.Module):
 
     The casing embedding (7 word shapes, d_model each, initialised at zero so that training
     starts from the pretrained model exactly) is added to the input embeddings before BERT's
-    embedding LayerNorm.
+    embedding LayerNorm. ``context`` is the window length it is trained and used with
+    (``attn.ner_context``; 0: sentences alone); it is saved with the model.
     """
 
     def __init__(self, encoder: BertEncoder, num_labels: int = len(LABELS), casing: bool = True,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, context: int = 0) -> None:
         super().__init__()
         d_model = encoder.config.hidden_size
         self.encoder = encoder
+        self.context = context
         self.casing = nn.Embedding(len(CASING_CLASSES), d_model) if casing else None
         if self.casing is not None:
             nn.init.zeros_(self.casing.weight)
@@ -79,7 +81,7 @@ def save_model(model: TokenClassifier, tokenizer, directory: str | Path, details
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(state, directory / "model.safetensors")
     config = {"bert": model.encoder.config.to_dict(), "labels": list(LABELS),
-              "casing_features": model.casing is not None, **(details or {})}
+              "casing_features": model.casing is not None, "context": model.context, **(details or {})}
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     tokenizer.save(str(directory / "tokenizer.json"))
     return directory
@@ -90,11 +92,17 @@ def load_model(directory: str | Path | None = None) -> tuple[TokenClassifier, ob
     from safetensors.torch import load_file
 
     directory = Path(directory).expanduser() if directory is not None else default_model_dir()
+    how = "make one with `python -m attn.ner train --quick` (a short first look) or `--full`"
+    if not directory.is_dir():
+        raise ModelNotFoundError(f"no model directory {directory}: give a fine-tuned model's with --model-dir, "
+                                 f"or {how}")
     if not (directory / "model.safetensors").exists():
-        raise ModelNotFoundError(f"no fine-tuned model in {directory}: make one with "
-                                 "`python -m attn.ner train --quick` (a short first look) or `--full`")
-    config = json.loads((directory / "config.json").read_text())
+        raise ModelNotFoundError(f"no fine-tuned model in {directory}: {how}")
+    try:
+        config = json.loads((directory / "config.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ModelNotFoundError(f"{directory}/config.json is missing or broken: {how}") from error
     model = TokenClassifier(BertEncoder(BertConfig.from_dict(config["bert"])), num_labels=len(config["labels"]),
-                            casing=config["casing_features"])
+                            casing=config["casing_features"], context=config.get("context", 0))
     model.load_state_dict(load_file(directory / "model.safetensors"))
     return model.eval(), load_tokenizer(directory)

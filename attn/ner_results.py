@@ -19,7 +19,8 @@ import torch
 from attn.bench import device_name
 from attn.bert import load_tokenizer
 from attn.conll import ENTITY_TYPES, Sentence
-from attn.ner_data import encode_sentences, subset
+from attn.ner_context import training_examples
+from attn.ner_data import subset
 from attn.ner_evaluation import evaluate, span_scores, type_confusion
 from attn.ner_model import MODEL_NAME, save_model
 from attn.ner_prediction import predict_tags
@@ -40,35 +41,49 @@ def peak_rss_mb() -> float | None:
 
 def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_dir: Path, overwrite: bool,
                  full: bool, results_dir: Path | None, threads: int) -> dict:
-    """Fine-tune, evaluate on valid and test, save the model (and, in full mode, the results)."""
+    """Fine-tune, evaluate on valid and test, save the model (and, in full mode, the results).
+
+    In full mode the model is scored on the validation set after every epoch, and the epoch
+    with the best validation F1 is the one kept, tested and saved: the test set chooses nothing.
+    """
     torch.set_num_threads(threads)
     tokenizer = load_tokenizer()
     train_sentences = subset(splits["train"], config.max_sentences, config.seed)
-    examples = encode_sentences(tokenizer, train_sentences)
+    examples = training_examples(tokenizer, train_sentences, config.context)
     model = new_model(config)
     valid_true = [s.tags for s in splits["valid"]]
     valid_scores: list[dict] = []  # full mode: the validation scores after each epoch
     evaluation_seconds: list[float] = []
+    best: dict = {}  # full mode: the epoch with the best validation F1 so far, and its weights
 
     def on_epoch(epoch: int) -> dict:
         if not full:
             return {}
         started = time.perf_counter()
         scores = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
+        if not best or scores["f1"] > best["scores"]["f1"]:
+            best.update(epoch=epoch, scores=scores,
+                        state={name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
         evaluation_seconds.append(time.perf_counter() - started)
         valid_scores.append(scores)
         print(f"epoch {epoch}: valid entity F1 {scores['f1']:.4f}", flush=True)
         return {"valid_f1": scores["f1"]}
 
-    print(f"fine-tuning on {len(examples)} sentences, {config.epochs} epoch(s), {threads} threads", flush=True)
+    print(f"fine-tuning on {len(train_sentences)} sentences in {len(examples)} examples, {config.epochs} epoch(s), "
+          f"{threads} threads", flush=True)
     start = time.perf_counter()
     history = train(model, examples, config, progress=True, on_epoch=on_epoch)
     train_seconds = time.perf_counter() - start - sum(evaluation_seconds)  # without the per-epoch validation
-    if not valid_scores:  # quick mode: no validation yet (in full mode, the last epoch's is the final model's)
-        valid_scores.append(evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"])))
+    if best:
+        model.load_state_dict(best["state"])
+        history["chosen_epoch"] = best["epoch"]
+        print(f"kept epoch {best['epoch']}, the best on the validation set", flush=True)
+        valid = best["scores"]
+    else:  # quick mode: no validation yet
+        valid = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
     test_true = [s.tags for s in splits["test"]]
     test_pred = predict_tags(model, tokenizer, splits["test"])
-    results = {"valid": valid_scores[-1], "test": evaluate(test_true, test_pred)}
+    results = {"valid": valid, "test": evaluate(test_true, test_pred)}
     peak = peak_rss_mb()
     print(f"train time {train_seconds:.0f} s, peak memory " + (f"{peak:.0f} MB" if peak is not None else "unknown"))
     for split in ("valid", "test"):
@@ -84,16 +99,20 @@ def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_d
 
 
 def compared_settings() -> list[tuple[dict[str, TrainConfig], list[int]]]:
-    """What ``python -m attn.ner compare`` runs: the quick setting (5 seeds) and one epoch on every
-    training sentence (2 seeds), each as it is, without the casing embedding, and at BERT's
-    largest peak learning rate (5e-5)."""
+    """What ``python -m attn.ner compare`` runs.
+
+    The ablations in quick mode over 3 seeds: plain (sentences alone, no casing embedding),
+    + casing, + context, + both (the final recipe, ``QUICK``); and, on every training
+    sentence for 1 epoch (1 seed), the final recipe at its peak learning rate and at BERT's
+    largest (5e-5).
+    """
+    plain = replace(QUICK, casing=False, context=0)
+    ablations = {"plain": plain, "+ casing": replace(plain, casing=True),
+                 "+ context": replace(plain, context=QUICK.context), "+ casing + context": QUICK}
     one_epoch = replace(FULL, epochs=1)
-    groups = []
-    for name, config, seeds in (("quick", QUICK, [0, 1, 2, 3, 4]), ("all sentences, 1 epoch", one_epoch, [0, 1])):
-        settings = {name: config, f"{name}, no casing": replace(config, casing=False),
-                    f"{name}, peak lr 5e-5": replace(config, lr=5e-5)}
-        groups.append((settings, seeds))
-    return groups
+    learning_rates = {"all sentences, 1 epoch": one_epoch,
+                      "all sentences, 1 epoch, peak lr 5e-5": replace(one_epoch, lr=5e-5)}
+    return [(ablations, [0, 1, 2]), (learning_rates, [0])]
 
 
 def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[str, TrainConfig], list[int]]],
@@ -113,7 +132,8 @@ def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[
             runs = []
             for seed in seeds:
                 chosen = replace(config, seed=seed)
-                examples = encode_sentences(tokenizer, subset(splits["train"], chosen.max_sentences, seed))
+                examples = training_examples(tokenizer, subset(splits["train"], chosen.max_sentences, seed),
+                                             chosen.context)
                 model = new_model(chosen)
                 started = time.perf_counter()
                 train(model, examples, chosen, progress=False)
@@ -140,18 +160,23 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
     from seqeval.metrics import classification_report
 
     results_dir.mkdir(parents=True, exist_ok=True)
+    peak = peak_rss_mb()
     summary = {
         "test": {key: results["test"][key] for key in ("precision", "recall", "f1")},
         "valid": {key: results["valid"][key] for key in ("precision", "recall", "f1")},
         "train_seconds": round(train_seconds, 1),
         "epochs": config.epochs,
+        "chosen_epoch": history.get("chosen_epoch", config.epochs),
+        "valid_f1_per_epoch": [epoch["valid_f1"] for epoch in history["epochs"] if "valid_f1" in epoch],
         "device": f"cpu ({device_name(torch.device('cpu'))})",
         "threads": threads,
+        "peak_rss_mb": round(peak) if peak is not None else None,
+        "torch": torch.__version__,
         "model": MODEL_NAME,
         "casing_features": config.casing,
+        "context": config.context,
     }
     (results_dir / "ner_full_run.json").write_text(json.dumps(summary, indent=2) + "\n")
-    peak = peak_rss_mb()
     report = {
         "per_type": {split: results[split]["per_type"] for split in ("valid", "test")},
         "token_accuracy": {split: results[split]["token_accuracy"] for split in ("valid", "test")},
@@ -160,8 +185,6 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
                                 "counts": type_confusion(test_true, test_pred).tolist()},
         "history": history,
         "config": asdict(config),
-        "peak_rss_mb": round(peak) if peak is not None else None,
-        "torch": torch.__version__,
         "python": platform.python_version(),
     }
     (results_dir / "ner_full_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -187,6 +210,10 @@ def plot_history(history: dict, path: Path | None = None, ax=None):
         right = ax.twinx()
         scores = [e["valid_f1"] for e in epochs]
         right.plot([e["step"] for e in epochs], scores, "o-", color="tab:orange", label="validation entity F1")
+        chosen = [e for e in epochs if e["epoch"] == history.get("chosen_epoch")]
+        if chosen:
+            right.plot([chosen[0]["step"]], [chosen[0]["valid_f1"]], "*", color="black", markersize=11,
+                       label=f"epoch kept ({chosen[0]['epoch']})")
         right.set_ylabel("entity F1")
         spread = max(max(scores) - min(scores), 0.01)
         right.set_ylim(min(scores) - 1.5 * spread, max(scores) + 0.2 * spread)  # the F1 line in the upper part

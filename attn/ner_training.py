@@ -18,9 +18,15 @@ from attn.ner_model import TokenClassifier
 
 @dataclass
 class TrainConfig:
-    """Fine-tuning settings. ``max_sentences`` takes a seeded random subset of the training set."""
+    """Fine-tuning settings.
 
-    epochs: int = 5
+    ``batch_size`` counts sentences: with context, a batch holds as many windows as carry about
+    that many labelled sentences, so that both settings take the same number of steps.
+    ``context`` is the window length in sub-tokens (``attn.ner_context``; 0: sentences alone).
+    ``max_sentences`` takes a seeded random choice of whole documents of the training set.
+    """
+
+    epochs: int = 6
     batch_size: int = 32
     lr: float = 2e-4
     weight_decay: float = 0.01
@@ -29,6 +35,7 @@ class TrainConfig:
     casing: bool = True
     seed: int = 0
     max_sentences: int | None = None
+    context: int = 128
 
 
 # Quick: a first look in the time of a notebook cell (the website's build runs it), not a good
@@ -63,7 +70,13 @@ def warmup_then_decay(optimizer: torch.optim.Optimizer, total: int, warmup_fract
 def new_model(config: TrainConfig, checkpoint: str | Path | None = None) -> TokenClassifier:
     """The pretrained encoder with a fresh (seeded) head, ready to fine-tune."""
     torch.manual_seed(config.seed)
-    return TokenClassifier(load_bert(checkpoint), casing=config.casing)
+    return TokenClassifier(load_bert(checkpoint), casing=config.casing, context=config.context)
+
+
+def examples_per_batch(examples: list[Encoded], sentences_per_batch: int) -> int:
+    """How many examples (sentences or windows) carry about ``sentences_per_batch`` labelled sentences."""
+    sentences = sum(example.num_sentences for example in examples)
+    return max(1, round(sentences_per_batch * len(examples) / max(1, sentences)))
 
 
 def tagging_loss(logits: Tensor, labels: Tensor) -> Tensor:
@@ -91,7 +104,7 @@ def training_step(model: nn.Module, batch: dict[str, Tensor], optimizer: torch.o
 def train(model: TokenClassifier, examples: list[Encoded], config: TrainConfig, progress: bool = True,
           on_epoch: Callable[[int], dict] | None = None, log_every: int = 20,
           step_function: Callable[..., float] = training_step) -> dict:
-    """Fine-tune ``model`` on encoded sentences; return the history.
+    """Fine-tune ``model`` on encoded sentences or windows; return the history.
 
     ``step_function`` (default ``training_step``, same arguments) makes each update.
     History: "loss" (the mean training loss of every ``log_every`` steps, at "loss_step"),
@@ -102,7 +115,8 @@ def train(model: TokenClassifier, examples: list[Encoded], config: TrainConfig, 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     lengths = [len(example.input_ids) for example in examples]
-    total = math.ceil(len(examples) / config.batch_size) * config.epochs
+    batch_size = examples_per_batch(examples, config.batch_size)
+    total = math.ceil(len(examples) / batch_size) * config.epochs
     optimizer = make_optimizer(model, config)
     scheduler = warmup_then_decay(optimizer, total, config.warmup_fraction)
     history: dict = {"loss": [], "loss_step": [], "epochs": []}
@@ -110,7 +124,7 @@ def train(model: TokenClassifier, examples: list[Encoded], config: TrainConfig, 
     bar = tqdm(total=total, disable=not progress, desc="fine-tuning", unit="step")
     for epoch in range(config.epochs):
         model.train()
-        for indices in length_grouped_batches(lengths, config.batch_size, rng):
+        for indices in length_grouped_batches(lengths, batch_size, rng):
             batch = collate([examples[index] for index in indices])
             running.append(float(step_function(model, batch, optimizer, scheduler, config.clip_norm)))
             step += 1

@@ -309,3 +309,48 @@ def test_train_command_end_to_end_on_the_sample(tmp_path, capsys):
                      "--threads", str(torch.get_num_threads())]) == 0
     out = capsys.readouterr().out
     assert "test: entity precision" in out and (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_tag_reads_a_whole_document_from_a_file(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    document = tmp_path / "report.txt"
+    document.write_text("Harlow beat Dunmore.\nBerg scored.\n", encoding="utf-8")
+    seen = []
+
+    def fake_predict(model, tokenizer, sentences):
+        seen.append(len(sentences))
+        return [["B-ORG", "O", "B-ORG", "O"], ["B-PER", "O", "O"]]
+
+    monkeypatch.setattr(ner_prediction, "predict_tags", fake_predict)
+    assert ner.main(["tag", "--file", str(document), "--model-dir", str(tiny_model_dir)]) == 0
+    assert seen == [2]
+    assert capsys.readouterr().out.splitlines() == ["ORG      0    6  Harlow", "ORG     12   19  Dunmore",
+                                                    "PER     21   25  Berg"]
+
+
+@pytest.mark.parametrize("case", ["empty text", "blank text", "binary file", "latin-1 file", "missing file",
+                                  "a folder", "missing model dir", "model dir without config"])
+def test_bad_input_to_the_tagger_gets_one_line_that_says_what_to_do(case, tiny_model_dir, tmp_path, capsys):
+    model_dir = str(tiny_model_dir)
+    arguments = {"empty text": [""], "blank text": ["  \n\t"], "missing file": ["--file", str(tmp_path / "no.txt")],
+                 "a folder": ["--file", str(tmp_path)]}.get(case, ["Paris"])
+    if case == "binary file":
+        (tmp_path / "model.bin").write_bytes(bytes(range(256)))
+        arguments = ["--file", str(tmp_path / "model.bin")]
+    if case == "latin-1 file":
+        (tmp_path / "old.txt").write_bytes("Zürich".encode("latin-1"))
+        arguments = ["--file", str(tmp_path / "old.txt")]
+    if case == "missing model dir":
+        model_dir = str(tmp_path / "nowhere")
+    if case == "model dir without config":
+        broken = tmp_path / "broken"
+        shutil.copytree(tiny_model_dir, broken)
+        (broken / "config.json").unlink()
+        model_dir = str(broken)
+    assert ner.main(["tag", *arguments, "--model-dir", model_dir]) == 2
+    captured = capsys.readouterr()
+    error = captured.err.strip()
+    assert captured.out == "" and error.startswith("error: ") and "\n" not in error and len(error) < 300
+    expected = {"empty text": "empty", "blank text": "empty", "binary file": "not a UTF-8 text file",
+                "latin-1 file": "not a UTF-8 text file", "missing file": "no file", "a folder": "no file",
+                "missing model dir": "no model directory", "model dir without config": "config.json"}[case]
+    assert expected in error
