@@ -240,7 +240,8 @@ def load_bert(
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
         raise ValueError(f"checkpoint {checkpoint} does not fit this encoder: "
-                         f"missing {missing[:4]}, unexpected {unexpected[:4]}")
+                         f"missing {missing[:4]} ({len(missing)} in all), "
+                         f"unexpected {unexpected[:4]} ({len(unexpected)} in all)")
     model.load_state_dict(state)
     return model.eval()
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from attn.bert import BertConfig, BertEncoder, convert_state_dict, default_checkpoint, load_bert, load_tokenizer
 from attn.encoder import Attention
+from autograder.notebooks import solution_sources
 
 
 @pytest.fixture(scope="module")
@@ -85,48 +86,54 @@ def test_another_attention_module_gets_the_same_weights(bundled):
     assert Recording.calls == 6
 
 
-class TorchNamedBlock(nn.Module):
-    """A post-norm block named like nn.TransformerEncoderLayer, as chapter 7's EncoderBlock is."""
-
-    def __init__(self, attention: nn.Module, eps: float = 1e-12, d_model: int = 384, d_ff: int = 1536) -> None:
-        super().__init__()
-        self.self_attn = attention
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
-        self.norm1, self.norm2 = nn.LayerNorm(d_model, eps=eps), nn.LayerNorm(d_model, eps=eps)
-
-    def forward(self, x, mask=None):
-        x = self.norm1(x + self.self_attn(x, x, x, mask=mask))
-        return self.norm2(x + self.linear2(nn.functional.gelu(self.linear1(x))))
+def reference_encoder_block() -> type:
+    """The chapter-7 reference solution's EncoderBlock, named like nn.TransformerEncoderLayer."""
+    namespace: dict = {}
+    exec("import math\nimport torch\nfrom torch import nn\n", namespace)
+    exec(solution_sources("07_encoder_block")["07.encoder_block"], namespace)
+    return namespace["EncoderBlock"]
 
 
-def test_a_block_named_like_torch_gets_the_same_weights(bundled):
+def test_the_chapter_7_block_gets_the_same_weights(bundled):
     model, tokenizer = bundled
-    plugged = load_bert(attention_factory=lambda: Attention(384, 12), layer_factory=TorchNamedBlock)
-    assert isinstance(plugged.encoder.layers[5], TorchNamedBlock)
+    EncoderBlock = reference_encoder_block()
+
+    def make_layer(attention):
+        block = EncoderBlock(384, 1536, attention)
+        block.norm1.eps = block.norm2.eps = 1e-12
+        return block
+
+    plugged = load_bert(attention_factory=lambda: Attention(384, 12), layer_factory=make_layer)
+    assert isinstance(plugged.encoder.layers[5], EncoderBlock)
     ids, mask = padded_batch(tokenizer, ["Paris in the spring.", "Oslo"])
     with torch.no_grad():
         torch.testing.assert_close(plugged(ids, mask), model(ids, mask))
 
 
 def test_a_layer_norm_eps_that_differs_from_the_checkpoint_is_refused():
+    EncoderBlock = reference_encoder_block()  # nn.LayerNorm's default eps, 1e-5
     with pytest.raises(ValueError, match=r"^layer 0's norm1 has eps 1e-05, but the checkpoint's layer_norm_eps "
                                          r"is 1e-12: make the layers with that eps$"):
-        load_bert(layer_factory=lambda attention: TorchNamedBlock(attention, eps=1e-5))
+        load_bert(layer_factory=lambda attention: EncoderBlock(384, 1536, attention))
 
 
 def test_a_layer_with_other_names_is_refused_with_the_names():
-    class Renamed(TorchNamedBlock):
-        def __init__(self, attention):
-            super().__init__(attention)
-            self.first_norm = self.norm1
-            del self.norm1
+    EncoderBlock = reference_encoder_block()
+
+    def renamed(attention):
+        block = EncoderBlock(384, 1536, attention)
+        block.first_norm = nn.LayerNorm(384, eps=1e-12)
+        del block.norm1
+        block.norm2.eps = 1e-12
+        return block
 
     with pytest.raises(ValueError) as raised:
-        load_bert(layer_factory=Renamed)
+        load_bert(layer_factory=renamed)
     message = str(raised.value)
     assert "\n" not in message
     assert "missing ['encoder.layers.0.first_norm.bias'" in message
     assert "unexpected ['encoder.layers.0.norm1.bias'" in message
+    assert "(12 in all)" in message  # weight and bias of norm1 in each of the 6 layers
 
 
 def test_attention_weights_come_back_per_layer(bundled):

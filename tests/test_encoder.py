@@ -172,3 +172,21 @@ def test_chapter_6_reference_is_a_drop_in_attention(norm_first):
         got = plugged.attention(query, memory, memory, mask=cross_mask, need_weights=True)
         want = shared.attention(query, memory, memory, mask=cross_mask, need_weights=True)
     torch.testing.assert_close(got, want)
+
+
+def test_layer_factory_makes_each_layer_around_its_own_attention():
+    made = []
+
+    def make_layer(attention):
+        made.append(attention)
+        return EncoderLayer(D_MODEL, HEADS, D_FF, norm_first=True, attention=attention)
+
+    torch.manual_seed(11)
+    plugged = Encoder(3, D_MODEL, HEADS, D_FF, norm_first=True, layer_factory=make_layer).eval()
+    torch.manual_seed(11)
+    default = Encoder(3, D_MODEL, HEADS, D_FF, norm_first=True).eval()
+    assert [layer.attention for layer in plugged.layers] == made
+    assert len({id(attention) for attention in made}) == 3
+    x, _ = inputs(2, 5, 5, seed=12)
+    with torch.no_grad():
+        torch.testing.assert_close(plugged(x), default(x))  # the same weights, the final norm kept
