@@ -156,10 +156,14 @@ def context_windows(lengths: list[int], centre: int, centred: tuple[int, int],
     on every sentence once; each window holds at most ``budget`` sub-tokens."""
     starts = [sum(lengths[:index]) for index in range(len(lengths) + 1)]
     fig, ax = plt.subplots(figsize=(6.8, 2.8))
+    narrow = 0.045 * starts[-1]  # too narrow for its number inside (about a quarter of an inch)
     for index, length in enumerate(lengths):
         color = HEAD if index == centre else DATA
         ax.barh(2, length, left=starts[index], height=0.6, color=color, edgecolor="#333333", linewidth=0.8)
-        ax.text(starts[index] + length / 2, 2, str(index + 1), ha="center", va="center", fontsize=FONT)
+        if length >= narrow:
+            ax.text(starts[index] + length / 2, 2, str(index + 1), ha="center", va="center", fontsize=FONT)
+        elif index == centre:  # the sentence predicted keeps its number, above its bar
+            ax.text(starts[index] + length / 2, 2.35, str(index + 1), ha="center", va="bottom", fontsize=FONT)
     first, last = centred
     ax.barh(1, starts[last] - starts[first], left=starts[first], height=0.6, color=ATTENTION,
             edgecolor="#333333", linewidth=0.8)
@@ -175,7 +179,7 @@ def context_windows(lengths: list[int], centre: int, centred: tuple[int, int],
     ax.set_xlabel("sub-token position in the document", fontsize=FONT)
     ax.tick_params(axis="x", labelsize=FONT)
     ax.set_xlim(0, starts[-1])
-    ax.set_ylim(-0.5, 2.5)
+    ax.set_ylim(-0.5, 2.75)
     ax.set_title(f"Windows of whole sentences, at most {budget} sub-tokens with [CLS] and [SEP]", fontsize=FONT + 1)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

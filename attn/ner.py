@@ -3,7 +3,7 @@
 Command line (``python -m attn.ner --help``)::
 
     python -m attn.ner train --quick            # documents of 1,000 sentences, 1 epoch: a first look
-    python -m attn.ner train --full             # the full training set, 6 epochs; writes book/results/ner_full_*
+    python -m attn.ner train --full             # the full training set, 8 epochs; writes book/results/ner_full_*
     python -m attn.ner compare                  # the ablations over seeds; writes ner_settings.json
     python -m attn.ner tag "Angela Merkel visited Paris on Monday."
     python -m attn.ner tag --file article.txt   # a whole document: its sentences are each other's context
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = train_parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="documents of 1,000 sentences, 1 epoch, batches of 16 "
                       "(the default)")
-    mode.add_argument("--full", action="store_true", help="the full training set, 6 epochs; writes the results")
+    mode.add_argument("--full", action="store_true", help="the full training set, 8 epochs; writes the results")
     train_parser.add_argument("--data", help="the CoNLL-2003 directory (default: $CONLL2003_DIR)")
     train_parser.add_argument("--model-dir", type=Path, default=None, help="where to save the model")
     train_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where --full writes results")

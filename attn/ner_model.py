@@ -94,7 +94,7 @@ def load_model(directory: str | Path | None = None) -> tuple[TokenClassifier, ob
     directory = Path(directory).expanduser() if directory is not None else default_model_dir()
     how = "make one with `python -m attn.ner train --quick` (a short first look) or `--full`"
     if not directory.is_dir():
-        raise ModelNotFoundError(f"no model directory {directory}: give a fine-tuned model's with --model-dir, "
+        raise ModelNotFoundError(f"no model directory {directory}: pass --model-dir DIR of a fine-tuned model, "
                                  f"or {how}")
     if not (directory / "model.safetensors").exists():
         raise ModelNotFoundError(f"no fine-tuned model in {directory}: {how}")

@@ -1,7 +1,8 @@
 """Tagging with a fine-tuned token classifier: CoNLL sentences, or a raw document with character offsets.
 
 Each sentence is read inside its window of context (``attn.ner_context``), as long as the
-model was trained with (``model.context``).
+model was trained with (``model.context``), and its tags are decoded under IOB2's rules
+(``attn.ner_decoding``).
 """
 
 from __future__ import annotations
@@ -10,33 +11,47 @@ import re
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from attn.conll import LABELS, Sentence
 from attn.ner_context import prediction_examples
+from attn.ner_decoding import FORBIDDEN, argmax_decode, constrained_decode
 from attn.ner_data import collate, first_subtokens, length_grouped_batches
 from attn.ner_evaluation import entity_spans
 from attn.ner_model import TokenClassifier
 
 @torch.no_grad()
-def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] | list[Sentence],
-                 batch_size: int = 32) -> list[list[str]]:
-    """The predicted tag of every word: the argmax at its first sub-token (O for cut words).
+def word_log_probs(model: TokenClassifier, tokenizer, sentences: list[list[str]] | list[Sentence],
+                   batch_size: int = 32) -> list[Tensor]:
+    """Each sentence's tag log-probabilities, (n_words, C), read at each word's first sub-token.
 
     Sentences of the same document (``Sentence.document``) are each other's context; plain
-    word lists are documents of one sentence each.
+    word lists are documents of one sentence each. A word cut off (past 512 sub-tokens) is O.
     """
     sentences = [s if isinstance(s, Sentence) else Sentence(list(s), ["O"] * len(s), index)
                  for index, s in enumerate(sentences)]
     encoded = prediction_examples(tokenizer, sentences, model.context)
     model.eval()
-    predictions: list[list[str]] = [["O"] * len(sentence) for sentence in sentences]
+    scores: list[Tensor] = [torch.empty(0)] * len(sentences)
     for indices in length_grouped_batches([len(e.input_ids) for e in encoded], batch_size):
         batch = collate([encoded[index] for index in indices])
-        best = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"]).argmax(-1)  # (B, n)
+        logits = model(batch["input_ids"], batch["attention_mask"], batch["casing_ids"])  # (B, n, C)
+        log_probs = logits.log_softmax(dim=-1)
         for row, index in enumerate(indices):
+            words = torch.full((len(sentences[index]), len(LABELS)), FORBIDDEN)  # (n_words, C)
+            words[:, LABELS.index("O")] = 0.0
             for position, word in first_subtokens(encoded[index].word_ids).items():
-                predictions[index][word] = LABELS[int(best[row, position])]
-    return predictions
+                words[word] = log_probs[row, position]
+            scores[index] = words
+    return scores
+
+
+def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] | list[Sentence],
+                 constrained: bool = True) -> list[list[str]]:
+    """The predicted tags of every sentence: with ``constrained``, the best tag sequence that
+    IOB2 allows (``attn.ner_decoding``); otherwise each word's argmax."""
+    decode = constrained_decode if constrained else argmax_decode
+    return [decode(scores) for scores in word_log_probs(model, tokenizer, sentences)]
 
 
 WORD_PATTERN = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’]\w+)*|[^\w\s]")

@@ -23,7 +23,8 @@ from attn.ner_context import training_examples
 from attn.ner_data import subset
 from attn.ner_evaluation import evaluate, span_scores, type_confusion
 from attn.ner_model import MODEL_NAME, save_model
-from attn.ner_prediction import predict_tags
+from attn.ner_decoding import argmax_decode, constrained_decode
+from attn.ner_prediction import predict_tags, word_log_probs
 from attn.ner_training import FULL, QUICK, TrainConfig, new_model, train
 
 SETTINGS_FILE = "ner_settings.json"
@@ -52,7 +53,6 @@ def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_d
     examples = training_examples(tokenizer, train_sentences, config.context)
     model = new_model(config)
     valid_true = [s.tags for s in splits["valid"]]
-    valid_scores: list[dict] = []  # full mode: the validation scores after each epoch
     evaluation_seconds: list[float] = []
     best: dict = {}  # full mode: the epoch with the best validation F1 so far, and its weights
 
@@ -61,11 +61,10 @@ def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_d
             return {}
         started = time.perf_counter()
         scores = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
-        if not best or scores["f1"] > best["scores"]["f1"]:
-            best.update(epoch=epoch, scores=scores,
+        if not best or scores["f1"] > best["f1"]:
+            best.update(epoch=epoch, f1=scores["f1"],
                         state={name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
         evaluation_seconds.append(time.perf_counter() - started)
-        valid_scores.append(scores)
         print(f"epoch {epoch}: valid entity F1 {scores['f1']:.4f}", flush=True)
         return {"valid_f1": scores["f1"]}
 
@@ -78,12 +77,14 @@ def run_training(config: TrainConfig, splits: dict[str, list[Sentence]], model_d
         model.load_state_dict(best["state"])
         history["chosen_epoch"] = best["epoch"]
         print(f"kept epoch {best['epoch']}, the best on the validation set", flush=True)
-        valid = best["scores"]
-    else:  # quick mode: no validation yet
-        valid = evaluate(valid_true, predict_tags(model, tokenizer, splits["valid"]))
-    test_true = [s.tags for s in splits["test"]]
-    test_pred = predict_tags(model, tokenizer, splits["test"])
-    results = {"valid": valid, "test": evaluate(test_true, test_pred)}
+    results, predictions = {}, {}
+    for split in ("valid", "test"):  # each word's argmax too, to measure what the constraints buy
+        true = [s.tags for s in splits[split]]
+        scores = word_log_probs(model, tokenizer, splits[split])
+        predictions[split] = [constrained_decode(words) for words in scores]
+        results[split] = evaluate(true, predictions[split])
+        results[split]["argmax_f1"] = span_scores(true, [argmax_decode(words) for words in scores])["f1"]
+    test_true, test_pred = [s.tags for s in splits["test"]], predictions["test"]
     peak = peak_rss_mb()
     print(f"train time {train_seconds:.0f} s, peak memory " + (f"{peak:.0f} MB" if peak is not None else "unknown"))
     for split in ("valid", "test"):
@@ -117,7 +118,8 @@ def compared_settings() -> list[tuple[dict[str, TrainConfig], list[int]]]:
 
 def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[str, TrainConfig], list[int]]],
                      threads: int, path: Path | None = None) -> dict:
-    """Fine-tune once per setting and seed; the validation and test entity F1 of every run.
+    """Fine-tune once per setting and seed; the validation and test entity F1 of every run, with
+    IOB2-constrained decoding and (``*_argmax_f1``) with each word's argmax.
 
     One seed gives every setting the same training subset and batch order (the head's first
     weights and the dropout masks come from it too, but a casing embedding draws from the same
@@ -138,12 +140,15 @@ def compare_settings(splits: dict[str, list[Sentence]], groups: list[tuple[dict[
                 started = time.perf_counter()
                 train(model, examples, chosen, progress=False)
                 seconds = time.perf_counter() - started
-                scores = {split: span_scores([s.tags for s in splits[split]],
-                                             predict_tags(model, tokenizer, splits[split]))["f1"]
-                          for split in ("valid", "test")}
-                runs.append({"seed": seed, "valid_f1": scores["valid"], "test_f1": scores["test"],
-                             "train_seconds": round(seconds, 1)})
-                print(f"{name}, seed {seed}: test F1 {scores['test']:.4f} ({seconds:.0f} s)", flush=True)
+                run = {"seed": seed}
+                for split in ("valid", "test"):  # IOB2-constrained decoding, and each word's argmax
+                    true = [s.tags for s in splits[split]]
+                    scores = word_log_probs(model, tokenizer, splits[split])
+                    run[f"{split}_f1"] = span_scores(true, [constrained_decode(w) for w in scores])["f1"]
+                    run[f"{split}_argmax_f1"] = span_scores(true, [argmax_decode(w) for w in scores])["f1"]
+                run["train_seconds"] = round(seconds, 1)
+                runs.append(run)
+                print(f"{name}, seed {seed}: test F1 {run['test_f1']:.4f} ({seconds:.0f} s)", flush=True)
             config_fields = {key: value for key, value in asdict(config).items() if key != "seed"}
             record["experiments"].append({"name": name, "settings": config_fields, "seeds": seeds, "runs": runs})
             if path is not None:
@@ -162,8 +167,9 @@ def write_results(results_dir: Path, results: dict, history: dict, config: Train
     results_dir.mkdir(parents=True, exist_ok=True)
     peak = peak_rss_mb()
     summary = {
-        "test": {key: results["test"][key] for key in ("precision", "recall", "f1")},
-        "valid": {key: results["valid"][key] for key in ("precision", "recall", "f1")},
+        "test": {key: results["test"][key] for key in ("precision", "recall", "f1", "argmax_f1")},
+        "valid": {key: results["valid"][key] for key in ("precision", "recall", "f1", "argmax_f1")},
+        "decoding": "IOB2-constrained (argmax_f1: each word's argmax, for comparison)",
         "train_seconds": round(train_seconds, 1),
         "epochs": config.epochs,
         "chosen_epoch": history.get("chosen_epoch", config.epochs),

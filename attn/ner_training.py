@@ -26,7 +26,7 @@ class TrainConfig:
     ``max_sentences`` takes a seeded random choice of whole documents of the training set.
     """
 
-    epochs: int = 6
+    epochs: int = 8
     batch_size: int = 32
     lr: float = 2e-4
     weight_decay: float = 0.01

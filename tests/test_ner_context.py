@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn import ner_context, ner_data, ner_prediction
+from attn import ner_context, ner_data, ner_prediction, ner_training
 from attn.bert import BertConfig, BertEncoder, load_tokenizer
 from attn.conll import Sentence, documents, read_conll
 from attn.ner_data import IGNORE
@@ -98,6 +98,17 @@ def test_training_windows_label_every_sentence_once_within_its_document(tokenize
     first_document = sum(len(p.input_ids) - 2 for p in pieces[:3])
     assert all(len(w.input_ids) - 2 <= max(first_document, 38) for w in windows)
     assert ner_context.training_examples(tokenizer, sentences, 0) == pieces
+
+
+def test_a_batch_of_windows_carries_as_many_sentences_as_a_batch_of_sentences(tokenizer):
+    sentences = read_conll(SAMPLE)
+    pieces = ner_data.encode_sentences(tokenizer, sentences)
+    windows = ner_context.training_windows(sentences, pieces, budget=512)
+    assert [w.num_sentences for w in windows] == [3, 3]
+    assert ner_training.examples_per_batch(windows, 6) == 2
+    assert ner_training.examples_per_batch(windows, 3) == 1
+    assert ner_training.examples_per_batch(windows, 1) == 1  # never an empty batch
+    assert ner_training.examples_per_batch(pieces, 4) == 4
 
 
 def test_prediction_windows_centre_each_sentence_and_stay_in_its_document(tokenizer):
