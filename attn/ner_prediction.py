@@ -54,6 +54,12 @@ def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] |
     return [decode(scores) for scores in word_log_probs(model, tokenizer, sentences)]
 
 
+def tags_both_ways(model: TokenClassifier, tokenizer, sentences: list[Sentence]) -> tuple[list[list[str]], ...]:
+    """The constrained and the argmax tags of every sentence, from one pass of the model."""
+    scores = word_log_probs(model, tokenizer, sentences)
+    return [constrained_decode(words) for words in scores], [argmax_decode(words) for words in scores]
+
+
 WORD_PATTERN = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’]\w+)*|[^\w\s]")
 
 

@@ -214,7 +214,8 @@ def test_compare_settings_records_every_setting_and_seed(tmp_path, monkeypatch):
         ("plain", [0, 1], True), ("no casing", [0, 1], False)]
     for experiment in record["experiments"]:
         assert [run["seed"] for run in experiment["runs"]] == [0, 1]
-        assert all(0.0 <= run["test_f1"] <= 1.0 and 0.0 <= run["valid_f1"] <= 1.0 for run in experiment["runs"])
+        assert all(0.0 <= run[f"{split}{kind}_f1"] <= 1.0 for run in experiment["runs"]
+                   for split in ("valid", "test") for kind in ("", "_argmax"))
 
 
 def test_the_committed_comparison_is_what_the_compare_command_runs():
@@ -223,6 +224,19 @@ def test_the_committed_comparison_is_what_the_compare_command_runs():
                 for name, config in settings.items()]
     assert [(e["name"], e["settings"], e["seeds"]) for e in record["experiments"]] == expected
     assert all([run["seed"] for run in e["runs"]] == e["seeds"] for e in record["experiments"])
+
+
+def test_the_committed_full_run_is_the_full_recipe_chosen_on_the_validation_set():
+    run = json.loads((RESULTS_DIR / "ner_full_run.json").read_text())
+    report = json.loads((RESULTS_DIR / "ner_full_report.json").read_text())
+    full = ner_training.FULL
+    assert report["config"] == asdict(full)
+    assert (run["epochs"], run["context"], run["casing_features"]) == (full.epochs, full.context, full.casing)
+    curve = run["valid_f1_per_epoch"]
+    assert len(curve) == full.epochs and run["chosen_epoch"] == 1 + curve.index(max(curve))
+    assert run["valid"]["f1"] == pytest.approx(max(curve))
+    assert run["train_seconds"] <= 45 * 60 and run["peak_rss_mb"] < 4096 and run["threads"] == 2
+    assert run["torch"] == torch.__version__.split("+")[0] or run["torch"] == torch.__version__
 
 
 def asdict_of(config: ner_training.TrainConfig) -> dict:
