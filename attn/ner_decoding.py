@@ -8,6 +8,8 @@ log-probability (the Viterbi algorithm over the allowed transitions); no weight 
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -31,12 +33,19 @@ def allowed_starts(labels: tuple[str, ...] = LABELS) -> Tensor:
     return torch.tensor([not label.startswith("I-") for label in labels])
 
 
+@functools.cache
+def _log_scores(labels: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+    """The transition and start scores (0 or FORBIDDEN) of a tag set, built once per tag set."""
+    return (torch.where(allowed_transitions(labels), 0.0, FORBIDDEN),
+            torch.where(allowed_starts(labels), 0.0, FORBIDDEN))
+
+
 def constrained_decode(log_probs: Tensor, labels: tuple[str, ...] = LABELS) -> list[str]:
     """The allowed IOB2 tag sequence of highest total log-probability; ``log_probs`` is (n_words, C)."""
     if len(log_probs) == 0:
         return []
-    transition = torch.where(allowed_transitions(labels), 0.0, FORBIDDEN)  # (C, C)
-    score = log_probs[0] + torch.where(allowed_starts(labels), 0.0, FORBIDDEN)  # (C,)
+    transition, start = _log_scores(labels)  # (C, C), (C,)
+    score = log_probs[0] + start
     backpointers = []
     for word_scores in log_probs[1:]:
         candidates = score[:, None] + transition  # (previous C, next C)
