@@ -3,8 +3,10 @@
 Command line (``python -m attn.ner --help``)::
 
     python -m attn.ner train --quick            # documents of 1,000 sentences, 1 epoch: a first look
-    python -m attn.ner train --full             # the full training set, 8 epochs; writes book/results/ner_full_*
+    python -m attn.ner train --full             # 2 models of 6 epochs on the full training set, and their
+                                                # ensemble; writes book/results/ner_full_*
     python -m attn.ner compare                  # the ablations over seeds; writes ner_settings.json
+    python -m attn.ner compare --resume         # the same, keeping the experiments already in the file
     python -m attn.ner tag "Angela Merkel visited Paris on Monday."
     python -m attn.ner tag --file article.txt   # a whole document: its sentences are each other's context
 
@@ -14,15 +16,16 @@ model is saved in ``--model-dir``, by default ``~/.cache/attn-course/ner/`` (or
 
 The code lives in modules by job: ``attn.ner_data`` (words to model inputs),
 ``attn.ner_context`` (windows of document context), ``attn.ner_model`` (the token
-classifier, saving and loading), ``attn.ner_training`` (the
+classifier and ensembles of them, saving and loading), ``attn.ner_training`` (the
 fine-tuning step and loop), ``attn.ner_evaluation`` (entity scores and errors),
-``attn.ner_prediction`` (tagging sentences and raw text) and ``attn.ner_results`` (the runs
-whose numbers the course keeps).
+``attn.ner_prediction`` (tagging sentences and raw text), ``attn.ner_results`` (the runs
+whose numbers the course keeps) and ``attn.ner_comparison`` (the settings compared).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -31,8 +34,9 @@ from attn.bench import RESULTS_DIR
 from attn.conll import DataNotFoundError, load_conll2003
 from attn.ner_model import ModelNotFoundError, check_can_save, default_model_dir, load_model
 from attn.ner_prediction import tag_text
-from attn.ner_results import SETTINGS_FILE, compare_settings, compared_settings, run_training
-from attn.ner_training import FULL, QUICK
+from attn.ner_comparison import SETTINGS_FILE, compare_settings, compared_settings
+from attn.ner_results import run_training
+from attn.ner_training import FULL, FULL_MEMBERS, QUICK
 
 
 class BadInputError(ValueError):
@@ -56,6 +60,14 @@ def read_text(path: Path) -> str:
     return text
 
 
+def read_record(path: Path) -> dict:
+    """An earlier record of ``compare``, or BadInputError saying how to start afresh."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise BadInputError(f"cannot read {path} to resume from it: pass --overwrite to start afresh") from error
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn.ner", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = train_parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="documents of 1,000 sentences, 1 epoch, batches of 16 "
                       "(the default)")
-    mode.add_argument("--full", action="store_true", help="the full training set, 8 epochs; writes the results")
+    mode.add_argument("--full", action="store_true", help=f"the full training set: {FULL_MEMBERS} models of "
+                      f"{FULL.epochs} epochs from different seeds, and their ensemble; writes the results")
     train_parser.add_argument("--data", help="the CoNLL-2003 directory (default: $CONLL2003_DIR)")
     train_parser.add_argument("--model-dir", type=Path, default=None, help="where to save the model")
     train_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where --full writes results")
@@ -73,11 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     train_parser.add_argument("--sentences", type=int, help="train on a random subset of this many sentences")
     train_parser.add_argument("--no-casing", action="store_true", help="leave out the casing embedding")
     train_parser.add_argument("--context", type=int, help="the window length in sub-tokens (0: sentences alone)")
+    train_parser.add_argument("--members", type=int, help=f"how many models to fine-tune and ensemble (default: "
+                              f"{FULL_MEMBERS} with --full, else 1)")
     train_parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch (default 2)")
     compare_parser = commands.add_parser("compare", help="fine-tune several settings over seeds; write the F1 of each")
     compare_parser.add_argument("--data", help="the CoNLL-2003 directory (default: $CONLL2003_DIR)")
     compare_parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help=f"where to write {SETTINGS_FILE}")
-    compare_parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {SETTINGS_FILE}")
+    keep = compare_parser.add_mutually_exclusive_group()
+    keep.add_argument("--overwrite", action="store_true", help=f"replace an existing {SETTINGS_FILE}")
+    keep.add_argument("--resume", action="store_true", help=f"keep the experiments of an existing {SETTINGS_FILE} "
+                      "that were run the same way, run the rest")
     compare_parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch (default 2)")
     tag_parser = commands.add_parser("tag", help="print the entities of a text or of a text file")
     source = tag_parser.add_mutually_exclusive_group(required=True)
@@ -100,11 +118,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "compare":
             path = args.results_dir / SETTINGS_FILE
-            if path.exists() and not args.overwrite:
-                raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or --results-dir")
-            compare_settings(load_conll2003(args.data), compared_settings(), args.threads, path)
+            if path.exists() and not (args.overwrite or args.resume):
+                raise FileExistsError(f"{path} exists: pass --resume to keep its experiments, --overwrite to "
+                                      "replace it, or --results-dir")
+            previous = read_record(path) if args.resume and path.exists() else None
+            compare_settings(load_conll2003(args.data), compared_settings(), args.threads, path, previous)
             print(f"wrote {path}")
             return 0
+        members = args.members if args.members is not None else (FULL_MEMBERS if args.full else 1)
+        if members < 1:
+            raise BadInputError(f"--members {members}: give the number of models to fine-tune, 1 or more")
         overrides = {"epochs": args.epochs, "lr": args.lr, "max_sentences": args.sentences, "context": args.context}
         config = replace(FULL if args.full else QUICK, casing=not args.no_casing,
                          **{key: value for key, value in overrides.items() if value is not None})
@@ -114,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             raise FileExistsError(f"{args.results_dir}/ner_full_run.json exists: pass --overwrite to replace it, "
                                   "or --results-dir to write elsewhere")
         splits = load_conll2003(args.data)  # fail fast, before loading the model
-        run_training(config, splits, model_dir, args.overwrite, args.full, args.results_dir, args.threads)
+        run_training(config, splits, model_dir, args.overwrite, args.full, args.results_dir, args.threads, members)
         return 0
     except (DataNotFoundError, ModelNotFoundError, FileExistsError, BadInputError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The token classifier of chapter 9, and saving and loading a fine-tuned one.
+"""The token classifier of chapter 9, ensembles of them, and saving and loading a fine-tuned one.
 
 The fine-tuned model is saved in a directory, by default ``~/.cache/attn-course/ner/`` (or
 ``$ATTN_NER_MODEL_DIR``), and never overwritten unless asked to.
@@ -7,9 +7,11 @@ The fine-tuned model is saved in a directory, by default ``~/.cache/attn-course/
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
+import torch
 from torch import Tensor, nn
 
 from attn.bert import BertConfig, BertEncoder, load_tokenizer
@@ -59,6 +61,33 @@ class TokenClassifier(nn.Module):
         return (logits, weights) if need_weights else logits
 
 
+def log_mean_prob(log_probs: Tensor) -> Tensor:
+    """log(mean(exp(log_probs))) over the first dimension (the members), computed without overflow."""
+    return log_probs.logsumexp(dim=0) - math.log(len(log_probs))
+
+
+class Ensemble(nn.Module):
+    """Token classifiers fine-tuned the same way from different seeds, read as one.
+
+    ``forward`` returns the log of the members' mean probability of every tag, (B, n, C).
+    Those are log-probabilities, so ``log_softmax`` leaves them as they are: whatever reads a
+    ``TokenClassifier``'s logits can read an ensemble's.
+    """
+
+    def __init__(self, members: list[TokenClassifier]) -> None:
+        super().__init__()
+        if not members or len({member.context for member in members}) != 1:
+            raise ValueError("an ensemble needs at least one member, all trained with the same context")
+        self.members = nn.ModuleList(members)
+        self.context = members[0].context
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, casing_ids: Tensor | None = None) -> Tensor:
+        """Inputs (B, n). Returns log(mean over members of softmax(member logits)), (B, n, C)."""
+        log_probs = torch.stack([member(input_ids, attention_mask, casing_ids).log_softmax(dim=-1)
+                                 for member in self.members])  # (members, B, n, C)
+        return log_mean_prob(log_probs)
+
+
 class ModelNotFoundError(FileNotFoundError):
     """No fine-tuned model where the course looked; the message says how to make one."""
 
@@ -70,9 +99,13 @@ def check_can_save(directory: Path, overwrite: bool) -> None:
                               "or --model-dir to save elsewhere")
 
 
-def save_model(model: TokenClassifier, tokenizer, directory: str | Path, details: dict | None = None,
+def save_model(model: TokenClassifier | Ensemble, tokenizer, directory: str | Path, details: dict | None = None,
                overwrite: bool = False) -> Path:
-    """Write ``model.safetensors``, ``config.json`` and ``tokenizer.json`` to ``directory``."""
+    """Write ``model.safetensors``, ``config.json`` and ``tokenizer.json`` to ``directory``.
+
+    An ensemble's members go into the one file (``members.0.*``, ``members.1.*``, ...) and
+    ``config.json`` says how many there are.
+    """
     from safetensors.torch import save_file
 
     directory = Path(directory).expanduser()
@@ -80,15 +113,18 @@ def save_model(model: TokenClassifier, tokenizer, directory: str | Path, details
     directory.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(state, directory / "model.safetensors")
-    config = {"bert": model.encoder.config.to_dict(), "labels": list(LABELS),
-              "casing_features": model.casing is not None, "context": model.context, **(details or {})}
+    members = list(model.members) if isinstance(model, Ensemble) else [model]
+    config = {"bert": members[0].encoder.config.to_dict(), "labels": list(LABELS),
+              "casing_features": members[0].casing is not None, "context": model.context, **(details or {})}
+    if isinstance(model, Ensemble):
+        config["members"] = len(members)
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     tokenizer.save(str(directory / "tokenizer.json"))
     return directory
 
 
-def load_model(directory: str | Path | None = None) -> tuple[TokenClassifier, object]:
-    """The fine-tuned model and its tokenizer from ``directory`` (default: ``default_model_dir()``)."""
+def load_model(directory: str | Path | None = None) -> tuple[TokenClassifier | Ensemble, object]:
+    """The fine-tuned model (or ensemble) and its tokenizer from ``directory`` (default: ``default_model_dir()``)."""
     from safetensors.torch import load_file
 
     directory = Path(directory).expanduser() if directory is not None else default_model_dir()
@@ -102,7 +138,11 @@ def load_model(directory: str | Path | None = None) -> tuple[TokenClassifier, ob
         config = json.loads((directory / "config.json").read_text())
     except (OSError, ValueError) as error:
         raise ModelNotFoundError(f"{directory}/config.json is missing or broken: {how}") from error
-    model = TokenClassifier(BertEncoder(BertConfig.from_dict(config["bert"])), num_labels=len(config["labels"]),
-                            casing=config["casing_features"], context=config.get("context", 0))
+
+    def member() -> TokenClassifier:
+        return TokenClassifier(BertEncoder(BertConfig.from_dict(config["bert"])), num_labels=len(config["labels"]),
+                               casing=config["casing_features"], context=config.get("context", 0))
+
+    model = Ensemble([member() for _ in range(config["members"])]) if "members" in config else member()
     model.load_state_dict(load_file(directory / "model.safetensors"))
     return model.eval(), load_tokenizer(directory)

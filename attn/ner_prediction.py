@@ -18,10 +18,10 @@ from attn.ner_context import prediction_examples
 from attn.ner_decoding import FORBIDDEN, argmax_decode, constrained_decode
 from attn.ner_data import collate, first_subtokens, length_grouped_batches
 from attn.ner_evaluation import entity_spans
-from attn.ner_model import TokenClassifier
+from attn.ner_model import Ensemble, TokenClassifier, log_mean_prob
 
 @torch.no_grad()
-def word_log_probs(model: TokenClassifier, tokenizer, sentences: list[list[str]] | list[Sentence],
+def word_log_probs(model: TokenClassifier | Ensemble, tokenizer, sentences: list[list[str]] | list[Sentence],
                    batch_size: int = 32) -> list[Tensor]:
     """Each sentence's tag log-probabilities, (n_words, C), read at each word's first sub-token.
 
@@ -46,7 +46,7 @@ def word_log_probs(model: TokenClassifier, tokenizer, sentences: list[list[str]]
     return scores
 
 
-def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] | list[Sentence],
+def predict_tags(model: TokenClassifier | Ensemble, tokenizer, sentences: list[list[str]] | list[Sentence],
                  constrained: bool = True) -> list[list[str]]:
     """The predicted tags of every sentence: with ``constrained``, the best tag sequence that
     IOB2 allows (``attn.ner_decoding``); otherwise each word's argmax."""
@@ -54,10 +54,15 @@ def predict_tags(model: TokenClassifier, tokenizer, sentences: list[list[str]] |
     return [decode(scores) for scores in word_log_probs(model, tokenizer, sentences)]
 
 
-def tags_both_ways(model: TokenClassifier, tokenizer, sentences: list[Sentence]) -> tuple[list[list[str]], ...]:
-    """The constrained and the argmax tags of every sentence, from one pass of the model."""
-    scores = word_log_probs(model, tokenizer, sentences)
+def decode_both_ways(scores: list[Tensor]) -> tuple[list[list[str]], list[list[str]]]:
+    """The IOB2-constrained and the argmax tags of every sentence, from its word log-probabilities."""
     return [constrained_decode(words) for words in scores], [argmax_decode(words) for words in scores]
+
+
+def ensemble_log_probs(per_model: list[list[Tensor]]) -> list[Tensor]:
+    """Each sentence's word log-probabilities under several models' mean probability (what
+    ``attn.ner_model.Ensemble`` computes), from each model's ``word_log_probs``."""
+    return [log_mean_prob(torch.stack(sentence)) for sentence in zip(*per_model)]
 
 
 WORD_PATTERN = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’]\w+)*|[^\w\s]")
@@ -99,7 +104,7 @@ def split_sentences(text: str) -> list[list[tuple[str, int, int]]]:
     return sentences
 
 
-def tag_text(model: TokenClassifier, tokenizer, text: str) -> list[Entity]:
+def tag_text(model: TokenClassifier | Ensemble, tokenizer, text: str) -> list[Entity]:
     """The entities of a raw document, with character offsets into ``text``; its sentences are
     each other's context."""
     split = split_sentences(text)

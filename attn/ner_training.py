@@ -26,7 +26,7 @@ class TrainConfig:
     ``max_sentences`` takes a seeded random choice of whole documents of the training set.
     """
 
-    epochs: int = 8
+    epochs: int = 6
     batch_size: int = 32
     lr: float = 2e-4
     weight_decay: float = 0.01
@@ -39,9 +39,13 @@ class TrainConfig:
 
 
 # Quick: a first look in the time of a notebook cell (the website's build runs it), not a good
-# model; the committed full run (book/results/ner_full_*) gives the real numbers.
+# model; the committed full run (book/results/ner_full_*) gives the real numbers. The full run
+# fine-tunes FULL_MEMBERS models from different seeds and keeps their ensemble
+# (attn.ner_model.Ensemble); member k of the run of seed s has seed s + MEMBER_SEED_STRIDE * k.
 QUICK = TrainConfig(epochs=1, batch_size=16, max_sentences=1000)
 FULL = TrainConfig()
+FULL_MEMBERS = 2
+MEMBER_SEED_STRIDE = 100
 
 
 def warmup_linear(step: int, total: int, warmup: int) -> float:

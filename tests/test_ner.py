@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn import ner, ner_data, ner_evaluation, ner_model, ner_prediction, ner_results, ner_training
+from attn import (ner, ner_comparison, ner_data, ner_evaluation, ner_model, ner_prediction, ner_results,
+                  ner_training)
 from attn.bench import RESULTS_DIR
 from attn.bert import BertConfig, BertEncoder, load_tokenizer
 from attn.conll import ENV_VAR, LABELS, read_conll
@@ -202,27 +203,61 @@ def test_train_uses_the_step_function_it_is_given(tokenizer):
     assert len(calls) == len(history["loss"]) == -(-len(examples) // 4)
 
 
-def test_compare_settings_records_every_setting_and_seed(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_comparison(monkeypatch) -> tuple[dict, list[int], ner_training.TrainConfig]:
+    """The sample as train, valid and test; tiny models in place of MiniLM, their seeds listed as built; a setting."""
     sentences = read_conll(SAMPLE)
     splits = {"train": sentences, "valid": sentences[:3], "test": sentences[3:]}
-    monkeypatch.setattr(ner_results, "new_model", lambda config: tiny_tagger(config.seed))
-    base = ner_training.TrainConfig(epochs=1, batch_size=4)
-    groups = [({"plain": base, "no casing": replace(base, casing=False)}, [0, 1])]
-    record = ner_results.compare_settings(splits, groups, threads=1, path=tmp_path / "settings.json")
+    built: list[int] = []
+    monkeypatch.setattr(ner_results, "new_model", lambda config: built.append(config.seed) or tiny_tagger(config.seed))
+    return splits, built, ner_training.TrainConfig(epochs=1, batch_size=4)
+
+
+def test_compare_settings_records_every_setting_and_seed(tmp_path, tiny_comparison):
+    splits, built, base = tiny_comparison
+    groups = [({"plain": base, "no casing": replace(base, casing=False)}, [0, 1], 1), ({"pair": base}, [0], 2)]
+    record = ner_comparison.compare_settings(splits, groups, threads=1, path=tmp_path / "settings.json")
     assert json.loads((tmp_path / "settings.json").read_text()) == record
-    assert [(e["name"], e["seeds"], e["settings"]["casing"]) for e in record["experiments"]] == [
-        ("plain", [0, 1], True), ("no casing", [0, 1], False)]
+    assert [(e["name"], e["seeds"], e["settings"]["casing"], e.get("members", 1)) for e in record["experiments"]] == [
+        ("plain", [0, 1], True, 1), ("no casing", [0, 1], False, 1), ("pair", [0], True, 2)]
+    assert built == [0, 1, 0, 1, 0, ner_results.member_seed(0, 1)]  # the pair's members: seeds 0 and 100
     for experiment in record["experiments"]:
-        assert [run["seed"] for run in experiment["runs"]] == [0, 1]
+        assert [run["seed"] for run in experiment["runs"]] == experiment["seeds"]
         assert all(0.0 <= run[f"{split}{kind}_f1"] <= 1.0 for run in experiment["runs"]
                    for split in ("valid", "test") for kind in ("", "_argmax"))
 
 
+def test_compare_resumes_only_what_was_run_the_same_way(tiny_comparison):
+    splits, built, base = tiny_comparison
+    first = ner_comparison.compare_settings(splits, [({"plain": base}, [0, 1], 1)], threads=1)
+    built.clear()
+    groups = [({"plain": base, "changed": replace(base, lr=1e-3)}, [0, 1], 1)]
+    resumed = ner_comparison.compare_settings(splits, groups, threads=1, previous=first)
+    assert resumed["experiments"][0] == first["experiments"][0] and built == [0, 1]  # only "changed" ran
+    built.clear()
+    other_seeds = ner_comparison.compare_settings(splits, [({"plain": base}, [0, 2], 1)], threads=1, previous=first)
+    assert built == [0, 2] and [run["seed"] for run in other_seeds["experiments"][0]["runs"]] == [0, 2]
+    built.clear()
+    ner_comparison.compare_settings(splits, [({"plain": base}, [0, 1], 2)], threads=1, previous=first)
+    assert len(built) == 4  # an ensemble is another experiment
+    built.clear()
+    ner_comparison.compare_settings(splits, [({"plain": base}, [0, 1], 1)], threads=1,
+                                    previous={**first, "threads": 7})
+    assert built == [0, 1]  # made with other threads: run again
+
+
+def test_compare_resume_from_a_broken_record_says_what_to_do(tmp_path, capsys):
+    (tmp_path / ner_comparison.SETTINGS_FILE).write_text("{not json")
+    assert ner.main(["compare", "--resume", "--results-dir", str(tmp_path), "--data", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "--overwrite" in error
+
+
 def test_the_committed_comparison_is_what_the_compare_command_runs():
-    record = json.loads((RESULTS_DIR / ner_results.SETTINGS_FILE).read_text())
-    expected = [(name, asdict_of(config), seeds) for settings, seeds in ner_results.compared_settings()
+    record = json.loads((RESULTS_DIR / ner_comparison.SETTINGS_FILE).read_text())
+    expected = [(name, asdict_of(config), seeds, members) for settings, seeds, members in ner_comparison.compared_settings()
                 for name, config in settings.items()]
-    assert [(e["name"], e["settings"], e["seeds"]) for e in record["experiments"]] == expected
+    assert [(e["name"], e["settings"], e["seeds"], e.get("members", 1)) for e in record["experiments"]] == expected
     assert all([run["seed"] for run in e["runs"]] == e["seeds"] for e in record["experiments"])
 
 
@@ -232,9 +267,13 @@ def test_the_committed_full_run_is_the_full_recipe_chosen_on_the_validation_set(
     full = ner_training.FULL
     assert report["config"] == asdict(full)
     assert (run["epochs"], run["context"], run["casing_features"]) == (full.epochs, full.context, full.casing)
-    curve = run["valid_f1_per_epoch"]
-    assert len(curve) == full.epochs and run["chosen_epoch"] == 1 + curve.index(max(curve))
-    assert run["valid"]["f1"] == pytest.approx(max(curve))
+    members = run["members"]
+    assert [m["seed"] for m in members] == [ner_results.member_seed(full.seed, k) for k in range(ner_training.FULL_MEMBERS)]
+    for member, history in zip(members, report["histories"], strict=True):
+        curve = member["valid_f1_per_epoch"]
+        assert len(curve) == full.epochs and member["chosen_epoch"] == 1 + curve.index(max(curve))
+        assert member["valid_f1"] == pytest.approx(max(curve)) and history["chosen_epoch"] == member["chosen_epoch"]
+    assert run["train_seconds"] == pytest.approx(sum(m["train_seconds"] for m in members), abs=0.2)
     assert run["train_seconds"] <= 45 * 60 and run["peak_rss_mb"] < 4096 and run["threads"] == 2
     assert run["torch"] == torch.__version__.split("+")[0] or run["torch"] == torch.__version__
 
@@ -262,6 +301,40 @@ def test_saved_model_loads_and_predicts_the_same(tiny_model_dir, tokenizer):
     tags = ner_prediction.predict_tags(model, loaded_tokenizer, sentences)
     assert [len(t) for t in tags] == [len(s) for s in sentences]
     assert all(tag in LABELS for t in tags for tag in t)
+
+
+def test_an_ensemble_reads_the_mean_probability_of_its_members(tokenizer):
+    members = [tiny_tagger(seed).eval() for seed in (0, 1)]
+    ensemble = ner_model.Ensemble(members)
+    logits = ensemble(TINY_BATCH["input_ids"], TINY_BATCH["attention_mask"], TINY_BATCH["casing_ids"])
+    probabilities = [m(TINY_BATCH["input_ids"], TINY_BATCH["attention_mask"], TINY_BATCH["casing_ids"]).softmax(-1)
+                     for m in members]
+    torch.testing.assert_close(logits.exp(), (probabilities[0] + probabilities[1]) / 2)
+    torch.testing.assert_close(logits.log_softmax(-1), logits)  # already log-probabilities
+    sentences = read_conll(SAMPLE)
+    per_member = [ner_prediction.word_log_probs(m, tokenizer, sentences) for m in members]
+    together = ner_prediction.word_log_probs(ensemble, tokenizer, sentences)
+    for mine, combined in zip(together, ner_prediction.ensemble_log_probs(per_member), strict=True):
+        torch.testing.assert_close(mine, combined.to(mine.dtype))
+
+
+def test_an_ensemble_needs_members_of_one_context():
+    with pytest.raises(ValueError, match="same context"):
+        ner_model.Ensemble([tiny_tagger(0), ner_model.TokenClassifier(tiny_tagger(1).encoder, context=64)])
+    with pytest.raises(ValueError, match="at least one"):
+        ner_model.Ensemble([])
+
+
+def test_a_saved_ensemble_loads_and_tags_the_same(tokenizer, tmp_path):
+    ensemble = ner_model.Ensemble([tiny_tagger(seed).float().eval() for seed in (0, 1)])
+    ner_model.save_model(ensemble, tokenizer, tmp_path / "pair")
+    assert json.loads((tmp_path / "pair" / "config.json").read_text())["members"] == 2
+    loaded, loaded_tokenizer = ner_model.load_model(tmp_path / "pair")
+    assert isinstance(loaded, ner_model.Ensemble) and len(loaded.members) == 2 and not loaded.training
+    sentences = read_conll(SAMPLE)
+    for before, after in zip(ner_prediction.word_log_probs(ensemble, tokenizer, sentences),
+                             ner_prediction.word_log_probs(loaded, loaded_tokenizer, sentences), strict=True):
+        torch.testing.assert_close(before, after)
 
 
 def test_tag_command_prints_entities_with_offsets(tiny_model_dir, capsys, monkeypatch):
@@ -316,6 +389,12 @@ def test_train_refuses_to_overwrite_a_model_or_results(tiny_model_dir, tmp_path,
     assert "ner_full_run.json exists" in capsys.readouterr().err
 
 
+def test_train_refuses_no_members(tmp_path, capsys):
+    assert ner.main(["train", "--members", "0", "--data", str(tmp_path), "--model-dir", str(tmp_path / "m")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "--members 0" in error and "1 or more" in error
+
+
 def test_train_command_end_to_end_on_the_sample(tmp_path, capsys):
     for name in ("train.txt", "valid.txt", "test.txt"):
         shutil.copy(SAMPLE, tmp_path / name)
@@ -323,6 +402,22 @@ def test_train_command_end_to_end_on_the_sample(tmp_path, capsys):
                      "--threads", str(torch.get_num_threads())]) == 0
     out = capsys.readouterr().out
     assert "test: entity precision" in out and (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_full_training_of_an_ensemble_end_to_end_on_the_sample(tmp_path, capsys):
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        shutil.copy(SAMPLE, tmp_path / name)
+    assert ner.main(["train", "--full", "--epochs", "2", "--members", "2", "--data", str(tmp_path), "--model-dir",
+                     str(tmp_path / "m"), "--results-dir", str(tmp_path / "r"),
+                     "--threads", str(torch.get_num_threads())]) == 0
+    assert "the model of seed 100 alone: valid F1" in capsys.readouterr().out
+    run = json.loads((tmp_path / "r" / "ner_full_run.json").read_text())
+    assert [m["seed"] for m in run["members"]] == [0, 100]
+    assert all(len(m["valid_f1_per_epoch"]) == 2 and 0 <= m["test_f1"] <= 1 for m in run["members"])
+    assert len(json.loads((tmp_path / "r" / "ner_full_report.json").read_text())["histories"]) == 2
+    model, _ = ner_model.load_model(tmp_path / "m")
+    assert isinstance(model, ner_model.Ensemble) and len(model.members) == 2
+    assert ner.main(["tag", "Angela Merkel visited Paris.", "--model-dir", str(tmp_path / "m")]) == 0
 
 
 def test_tag_reads_a_whole_document_from_a_file(tiny_model_dir, tmp_path, capsys, monkeypatch):
