@@ -1,4 +1,5 @@
-"""The settings chapter 9 compares (``python -m attn.ner compare``): each fine-tuned over seeds, scored on valid and test.
+"""The settings chapter 9 compares (``python -m attn.ner compare``), each fine-tuned over seeds and scored
+on valid and test.
 
 The record, ``book/results/ner_settings.json``, is what the chapter's ablation table reads.
 """
@@ -6,7 +7,6 @@ The record, ``book/results/ner_settings.json``, is what the chapter's ablation t
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -53,7 +53,8 @@ def settings_of(config: TrainConfig) -> dict:
 
 def reusable_runs(previous: dict | None, record: dict, name: str, config: TrainConfig, seeds: list[int],
                   members: int) -> list[dict] | None:
-    """The runs of ``previous`` for this very experiment, made the same way (threads, torch, device, model); else None."""
+    """The runs of ``previous`` for this very experiment, made the same way (same threads, torch, device and
+    model); else None."""
     if previous is None or any(previous.get(key) != record[key] for key in ("threads", "torch", "device", "model")):
         return None
     for experiment in previous.get("experiments", []):

@@ -2,9 +2,9 @@
 
 A CoNLL-2003 sentence is often a headline, a dateline or a table row that names an entity
 without saying what it is (a results row such as "Harlow 21 Dunmore 18"); the rest of its
-document usually says. So each sentence is encoded inside a *window*: the sentence and its neighbours of the
-same document, whole sentences only, up to ``budget`` sub-tokens in all ([CLS] and [SEP]
-included). Labels are predicted, and scored, for the window's own sentence only.
+document usually says. So each sentence is encoded inside a *window*: the sentence and its
+neighbours of the same document, whole sentences only, up to ``budget`` sub-tokens in all
+([CLS] and [SEP] included). Labels are predicted, and scored, for the window's own sentence only.
 
 - In prediction every sentence gets its own window, centred on it (``centred_window``).
 - In training the sentences of a document are packed into consecutive windows

@@ -255,8 +255,8 @@ def test_compare_resume_from_a_broken_record_says_what_to_do(tmp_path, capsys):
 
 def test_the_committed_comparison_is_what_the_compare_command_runs():
     record = json.loads((RESULTS_DIR / ner_comparison.SETTINGS_FILE).read_text())
-    expected = [(name, asdict_of(config), seeds, members) for settings, seeds, members in ner_comparison.compared_settings()
-                for name, config in settings.items()]
+    expected = [(name, asdict_of(config), seeds, members)
+                for settings, seeds, members in ner_comparison.compared_settings() for name, config in settings.items()]
     assert [(e["name"], e["settings"], e["seeds"], e.get("members", 1)) for e in record["experiments"]] == expected
     assert all([run["seed"] for run in e["runs"]] == e["seeds"] for e in record["experiments"])
 
@@ -268,7 +268,8 @@ def test_the_committed_full_run_is_the_full_recipe_chosen_on_the_validation_set(
     assert report["config"] == asdict(full)
     assert (run["epochs"], run["context"], run["casing_features"]) == (full.epochs, full.context, full.casing)
     members = run["members"]
-    assert [m["seed"] for m in members] == [ner_results.member_seed(full.seed, k) for k in range(ner_training.FULL_MEMBERS)]
+    seeds = [ner_results.member_seed(full.seed, k) for k in range(ner_training.FULL_MEMBERS)]
+    assert [m["seed"] for m in members] == seeds
     for member, history in zip(members, report["histories"], strict=True):
         curve = member["valid_f1_per_epoch"]
         assert len(curve) == full.epochs and member["chosen_epoch"] == 1 + curve.index(max(curve))
