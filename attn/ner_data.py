@@ -102,10 +102,15 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: np.random.G
     """Indices in batches of similar lengths, so that little padding is needed.
 
     With ``rng`` (training): shuffle, sort by length inside groups of ``group`` batches, and
-    shuffle the batches. Without it (evaluation): sort everything by length.
+    shuffle the batches. Without it (evaluation): sort everything by length, longest first.
+    Longest first, each batch fits in the memory that a longer one freed; shortest first,
+    each needs a little more than any block freed, and glibc's heap grows with every batch
+    (a process that tagged the 3,250 validation sentences in windows reached 3.5 GB that
+    way, 1.7 GB this way). The order changes which examples share a batch, and no score
+    beyond float rounding: the padding is masked.
     """
     if rng is None:
-        order = sorted(range(len(lengths)), key=lambda index: lengths[index])
+        order = sorted(range(len(lengths)), key=lambda index: lengths[index], reverse=True)
         return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     shuffled = rng.permutation(len(lengths)).tolist()
     batches = []

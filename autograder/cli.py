@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 
 from autograder.notebooks import ContractError, UsageError
 from autograder.run import Limits
@@ -79,4 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(f"autograder.{args.verb}").main(args)  # only the verb's own imports
     except (ContractError, UsageError) as problem:
         print(f"error: {problem}")
+        return 1
+    except BrokenPipeError:  # the reader left early (`grade ... | head`): nothing more to say
+        # the interpreter flushes stdout on exit; point it at /dev/null so that cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -13,7 +13,7 @@ exercise asks for. Such an answer scores 0 with a one-line message:
 
 The hidden checks of an exercise never use that exercise's entries (tests/test_chapters.py
 grades every chapter's reference solutions, stubs in place, to full marks). Whenever ``attn/`` gains code
-that answers an exercise, add it here; ``tests/test_security.py`` tries the entries.
+that answers an exercise, add it here; ``tests/test_security_answers.py`` tries the entries.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn import (ner, ner_comparison, ner_data, ner_evaluation, ner_model, ner_prediction, ner_results,
+from attn import (ner, ner_comparison, ner_context, ner_data, ner_evaluation, ner_model, ner_prediction, ner_results,
                   ner_training)
 from attn.bench import RESULTS_DIR
 from attn.bert import BertConfig, BertEncoder, load_tokenizer
@@ -70,8 +70,20 @@ def test_length_grouped_batches_cover_every_index_once():
     for rng in (None, __import__("numpy").random.default_rng(0)):
         batches = ner_data.length_grouped_batches(lengths, 3, rng, group=2)
         assert sorted(i for batch in batches for i in batch) == list(range(10))
-    evaluation = ner_data.length_grouped_batches(lengths, 4)
-    assert [lengths[i] for i in evaluation[0]] == [3, 5, 7, 8]
+    evaluation = ner_data.length_grouped_batches(lengths, 4)  # longest first
+    assert [[lengths[i] for i in batch] for batch in evaluation] == [[30, 30, 22, 14], [12, 9, 8, 7], [5, 3]]
+
+
+def test_the_scores_do_not_depend_on_which_sentences_share_a_batch(tiny_model_dir, tokenizer):
+    model, _ = ner_model.load_model(tiny_model_dir)
+    sentences = read_conll(SAMPLE)
+    windows = ner_context.prediction_examples(tokenizer, sentences, model.context)
+    assert len({len(window.input_ids) for window in windows}) > 1  # so larger batches pad some windows
+    alone = ner_prediction.word_log_probs(model, tokenizer, sentences, batch_size=1)  # no padding at all
+    for batch_size in (2, 3, 32):
+        batched = ner_prediction.word_log_probs(model, tokenizer, sentences, batch_size=batch_size)
+        for one, other in zip(alone, batched, strict=True):
+            torch.testing.assert_close(one, other, atol=1e-5, rtol=1e-5)
 
 
 def test_collate_pads_dynamically(tokenizer):

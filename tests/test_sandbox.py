@@ -1,6 +1,6 @@
 """The sandbox itself: what a kernel sees, its limits, and what the grader does where there is none.
 
-The attacks on a real grading are in test_security.py; here the sandbox is checked directly,
+The attacks on a real grading are in test_security_*.py; here the sandbox is checked directly,
 and the behaviour without bubblewrap is checked by hiding it from the grader's PATH.
 """
 
