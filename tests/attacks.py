@@ -197,8 +197,13 @@ def _parent(pid):
     stat = _read(f"/proc/{pid}/stat") or ") ? 0"
     return int(stat.rsplit(")", 1)[1].split()[1])
 
+def _self():
+    """This process's number in the /proc it sees: in a pid namespace of its own, os.getpid()
+    says 1 while /proc (the sandbox's) numbers it otherwise."""
+    return int(os.readlink("/proc/self"))
+
 def _ancestors(pid=None):
-    chain, pid = [], _parent(pid or os.getpid())
+    chain, pid = [], _parent(pid or _self())
     while pid > 1 and len(chain) < 16:
         chain.append(pid)
         pid = _parent(pid)

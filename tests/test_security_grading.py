@@ -22,7 +22,7 @@ from conftest import CHAPTER, POINTS, run_cli
 from conftest import points_of as points_of_chapter
 from attacks import (GUARDED, MASKS, MASK_POINTS, REAL_KEYS, SOLVED, TOKEN, TOOLS, assert_clean,
                      assert_unchanged, feedback_of, file_hashes, grade, points_of, processes_with,
-                     stubs_of)
+                     rewarded_if, stubs_of)
 from attacks import end_attack_processes  # noqa: F401 (autouse: ends what each attack left)
 
 
@@ -110,6 +110,75 @@ LEAK_FOUND = '''
 def soft_lookup(q, K, V):
     raise RuntimeError("found: " + " | ".join(_FOUND))
 '''
+
+
+PEERS = TOOLS + r'''
+import time
+
+def _peer_kernels(wait=5.0):
+    """The other kernels in view: python processes that are neither this one nor its ancestors
+    (waiting up to ``wait`` seconds for one to appear)."""
+    mine = {_self(), *_ancestors()}
+    deadline = time.time() + wait
+    while True:
+        peers = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and int(entry) not in mine
+                 and (_argv(int(entry)) or [""])[0].endswith("python")]
+        if peers or time.time() > deadline:
+            return peers
+        time.sleep(0.1)
+
+def _opened_in_peers():
+    """What this kernel could open of the other kernels: environment, memory map, memory, files."""
+    opened = []
+    for pid in _peer_kernels():
+        for name in ("environ", "maps", "mem"):
+            if _read(f"/proc/{pid}/{name}", "rb") is not None:
+                opened.append(f"{pid}/{name}")
+        for name in ("cwd", "root"):
+            try:
+                os.listdir(f"/proc/{pid}/{name}")
+                opened.append(f"{pid}/{name}")
+            except OSError:
+                pass
+        try:  # the numbers of its open files can be listed; the files themselves must stay shut
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            descriptors = []
+        for number in descriptors:
+            try:
+                os.readlink(f"/proc/{pid}/fd/{number}")
+                opened.append(f"{pid}/fd/{number} (its name)")
+            except OSError:
+                pass
+            try:  # without blocking, should it be a pipe
+                os.close(os.open(f"/proc/{pid}/fd/{number}", os.O_RDONLY | os.O_NONBLOCK))
+                opened.append(f"{pid}/fd/{number}")
+            except OSError:
+                pass
+    return opened
+'''
+COUNT_PEERS = PEERS + '''
+def soft_lookup(q, K, V):
+    raise RuntimeError(f"peer kernels in view: {len(_peer_kernels())}")
+'''
+
+
+def test_a_kernel_cannot_open_the_other_kernels_it_sees(make_submission, tmp_path):
+    """The sandbox's /proc shows every kernel of the run, another submission's included: their
+    command line (the fork server's) and the numbers of their open files can be read. Their
+    environment, memory, folders and open files stay closed."""
+    class_dir, out = tmp_path / "class", tmp_path / "gradebook"
+    class_dir.mkdir()
+    attack = {"01.softmax": PEERS + rewarded_if("_opened_in_peers()"), "01.soft_lookup": COUNT_PEERS}
+    make_submission(attack, name="a_prober.ipynb").rename(class_dir / "a_prober.ipynb")
+    make_submission(SOLVED, name="b_peer.ipynb").rename(class_dir / "b_peer.ipynb")
+    done = run_cli("grade", str(class_dir), "--out", str(out), "--jobs", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results" / "a_prober.json").read_text())
+    assert points_of(results) == {"01.softmax": 0, "01.soft_lookup": 0}, feedback_of(results, "01.softmax")
+    seen = feedback_of(results, "01.soft_lookup")
+    assert "peer kernels in view:" in seen and "peer kernels in view: 0" not in seen, seen  # the attack had targets
+    assert points_of(json.loads((out / "results" / "b_peer.json").read_text())) == POINTS
 
 
 def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
