@@ -104,10 +104,9 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: np.random.G
     With ``rng`` (training): shuffle, sort by length inside groups of ``group`` batches, and
     shuffle the batches. Without it (evaluation): sort everything by length, longest first.
     Longest first, each batch fits in the memory that a longer one freed; shortest first,
-    each needs a little more than any block freed, and glibc's heap grows with every batch
-    (a process that tagged the 3,250 validation sentences in windows reached 3.5 GB that
-    way, 1.7 GB this way). The order changes which examples share a batch, and no score
-    beyond float rounding: the padding is masked.
+    each needs a little more than any block freed, and glibc's heap grows with every batch.
+    The order changes which examples share a batch, and no score beyond float rounding:
+    the padding is masked.
     """
     if rng is None:
         order = sorted(range(len(lengths)), key=lambda index: lengths[index], reverse=True)

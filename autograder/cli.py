@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 
 from autograder.notebooks import ContractError, UsageError
@@ -82,7 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     except (ContractError, UsageError) as problem:
         print(f"error: {problem}")
         return 1
-    except BrokenPipeError:  # the reader left early (`grade ... | head`): nothing more to say
-        # the interpreter flushes stdout on exit; point it at /dev/null so that cannot fail again
+    except BrokenPipeError:
+        if not reader_left():
+            raise  # another pipe broke (the fork server's, say): that is a failure to show
+        # the reader left early (`grade ... | head`): nothing more to say. The interpreter
+        # flushes stdout on exit; point it at /dev/null so that cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def reader_left() -> bool:
+    """Whether standard output is a pipe whose reading end has been closed."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real stdout
+        return False
